@@ -1,0 +1,176 @@
+"""Loads, validates and compiles the rule files; matches observations against them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+from pydantic import ValidationError
+
+from fingerprints.identity import Evidence
+from fingerprints.schema import Rule, RuleFile
+
+__all__ = [
+    "MAX_MATCH_CHARS",
+    "CompiledRule",
+    "FingerprintDB",
+    "RuleLoadError",
+    "Vocabulary",
+    "default_rules_dir",
+    "load_database",
+    "load_vocabulary",
+]
+
+# Observation values are capped at 4 KiB by the scanner; rules see at most the same, so a
+# pattern's worst case is bounded by input size (and tested by the verifier).
+MAX_MATCH_CHARS: Final = 4096
+_FLAG_BITS: Final = {"ignorecase": re.IGNORECASE, "dotall": re.DOTALL, "multiline": re.MULTILINE}
+_INTERPOLATION: Final = re.compile(r"\{([a-z_]+)\}")
+
+
+class RuleLoadError(Exception):
+    """A rule file could not be read or does not fit the schema."""
+
+    def __init__(self, path: Path, message: str, line: int = 1) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Allowed makers, device classes and output fields (``reference/vocabulary.toml``)."""
+
+    makers: dict[str, str]
+    device_classes: frozenset[str]
+    output_fields: frozenset[str]
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    """Read the controlled vocabulary shipped with the package."""
+    text = resources.files("fingerprints").joinpath("reference/vocabulary.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    return Vocabulary(
+        makers=dict(data["makers"]),
+        device_classes=frozenset(data["device_classes"]),
+        output_fields=frozenset(data["output_fields"]),
+    )
+
+
+def default_rules_dir() -> Path:
+    """Return the directory of the rule files shipped with the package."""
+    return Path(str(resources.files("fingerprints").joinpath("rules")))
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with its pattern compiled and the file it came from."""
+
+    rule: Rule
+    regex: re.Pattern[str]
+    path: Path
+    maker_file: str
+
+    def match(self, value: str) -> dict[str, str] | None:
+        """Return the named captures (``{}`` if none) when ``value`` matches, else ``None``."""
+        found = self.regex.search(value[:MAX_MATCH_CHARS])
+        if found is None:
+            return None
+        return {k: v for k, v in found.groupdict().items() if v is not None}
+
+    def asserted(self, captures: dict[str, str]) -> dict[str, str]:
+        """Return the rule's assertions with ``{group}`` interpolated, plus the captures."""
+        out = {
+            key: _INTERPOLATION.sub(lambda m: captures.get(m.group(1), ""), value)
+            for key, value in self.rule.asserts.items()
+        }
+        for key, value in captures.items():
+            out.setdefault(key, value)
+        return {k: v for k, v in out.items() if v}
+
+
+def compile_rule(rule: Rule, path: Path, maker_file: str) -> CompiledRule:
+    """Compile ``rule``'s pattern with its flags (raises ``re.error``)."""
+    flags = 0
+    for name in rule.flags:
+        flags |= _FLAG_BITS[name]
+    return CompiledRule(rule, re.compile(rule.pattern, flags), path, maker_file)
+
+
+def read_rule_file(path: Path) -> RuleFile:
+    """Parse and schema-validate one rule file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleLoadError(path, f"cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or 1
+        raise RuleLoadError(path, f"TOML error: {exc}", line) from exc
+    try:
+        return RuleFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RuleLoadError(path, f"schema error at {where}: {first['msg']}") from exc
+
+
+@dataclass
+class FingerprintDB:
+    """Every compiled rule, indexed by the observation key it reads."""
+
+    rules: tuple[CompiledRule, ...]
+    version: str
+    by_field: dict[str, list[CompiledRule]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for compiled in self.rules:
+            self.by_field.setdefault(compiled.rule.field, []).append(compiled)
+
+    def evidence_for(self, key: str, value: str, port: int | None = None) -> list[Evidence]:
+        """Return the evidence every rule on ``key`` finds in ``value``."""
+        # https shares the http field vocabulary, so one rule serves both.
+        lookup = "http." + key.split(".", 1)[1] if key.startswith("https.") else key
+        found: list[Evidence] = []
+        for compiled in self.by_field.get(lookup, ()):
+            captures = compiled.match(value)
+            if captures is None:
+                continue
+            found.append(
+                Evidence(
+                    rule_id=compiled.rule.id,
+                    field=key,
+                    matched=value[:300],
+                    captures=captures,
+                    asserts=compiled.asserted(captures),
+                    certainty=compiled.rule.certainty,
+                    source=compiled.rule.source,
+                    description=compiled.rule.description,
+                    port=port,
+                )
+            )
+        return found
+
+
+def load_database(paths: Iterable[Path] | None = None) -> FingerprintDB:
+    """Load rule files (default: the shipped ``rules/*.toml``); the version hashes their bytes."""
+    files = sorted(paths) if paths is not None else sorted(default_rules_dir().glob("*.toml"))
+    digest = hashlib.sha256()
+    compiled: list[CompiledRule] = []
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        rule_file = read_rule_file(path)
+        for rule in rule_file.rule:
+            try:
+                compiled.append(compile_rule(rule, path, rule_file.maker))
+            except re.error as exc:
+                raise RuleLoadError(path, f"{rule.id}: bad pattern: {exc}") from exc
+    return FingerprintDB(rules=tuple(compiled), version="sha256:" + digest.hexdigest()[:16])

@@ -1,0 +1,75 @@
+"""The verdict types identification hands to the reports stage."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ConfidenceLevel", "Coverage", "CoverageStatus", "DeviceIdentity", "Evidence"]
+
+
+class CoverageStatus(StrEnum):
+    """Whether the device is covered equipment under the rules in ``covered_entities.toml``."""
+
+    COVERED = "covered"
+    NOT_COVERED = "not_covered"
+    UNDETERMINED = "undetermined"
+
+
+class ConfidenceLevel(StrEnum):
+    """A readable bucket for the numeric confidence."""
+
+    CONFIRMED = "confirmed"  # >= 0.9: several independent strong signals
+    LIKELY = "likely"  # >= 0.6: enough to act on
+    LEAD = "lead"  # > 0: one weak clue (a MAC prefix, a generic banner); verify by hand
+    NONE = "none"
+
+
+class Evidence(BaseModel):
+    """One rule that matched one observation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule_id: str
+    field: str
+    matched: str = Field(max_length=300)
+    captures: dict[str, str] = Field(default_factory=dict)
+    asserts: dict[str, str] = Field(default_factory=dict)
+    certainty: float = Field(ge=0, le=1)
+    source: str
+    description: str = ""
+    port: int | None = None
+
+
+class Coverage(BaseModel):
+    """The coverage verdict and the legal basis it rests on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: CoverageStatus
+    entity: str | None = None
+    basis: tuple[str, ...] = ()
+    note: str | None = None
+
+
+class DeviceIdentity(BaseModel):
+    """Who produced a device, what it is sold as, and whether it is covered — with evidence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    device_key: str
+    addresses: tuple[str, ...]
+    mac: str | None = None
+    maker: str | None = None
+    maker_name: str | None = None
+    brand: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    device_class: str | None = None
+    coverage: Coverage
+    confidence: float = Field(ge=0, le=1)
+    level: ConfidenceLevel
+    evidence: tuple[Evidence, ...] = ()
+    conflicts: tuple[str, ...] = ()

@@ -1,0 +1,57 @@
+"""The rule-file format (one TOML file per maker in ``fingerprints/rules/``).
+
+A rule names the observation field it reads, a regular expression whose *named* groups become
+output fields, what it asserts, how certain it is, where the knowledge comes from, and examples
+that must match (and counterexamples that must not). The examples are the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Example", "Rule", "RuleFile"]
+
+_ID = r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$"
+
+
+class Example(BaseModel):
+    """A real value the rule must match (or, as a counterexample, must not)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    expect: dict[str, str] = Field(default_factory=dict)
+    note: str | None = None
+    source: str | None = None
+
+
+class Rule(BaseModel):
+    """One pattern over one observation field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=_ID)
+    field: str = Field(pattern=r"^[a-z]+\.[a-z_0-9]+$")
+    pattern: str
+    flags: tuple[Literal["ignorecase", "dotall", "multiline"], ...] = ()
+    description: str = Field(min_length=10)
+    certainty: float = Field(gt=0, le=1)
+    asserts: dict[str, str] = Field(default_factory=dict)
+    source: str = Field(min_length=3)
+    examples: tuple[Example, ...] = ()
+    counterexamples: tuple[Example, ...] = ()
+    unanchored_why: str | None = None
+    overrides: tuple[str, ...] = ()
+
+
+class RuleFile(BaseModel):
+    """A maker's rule file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1]
+    maker: str
+    sources: tuple[str, ...] = ()
+    rule: tuple[Rule, ...] = Field(min_length=1)

@@ -1,0 +1,71 @@
+"""What changed between two inventories: devices added, removed, and changed verdicts."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from reports.inventory import Inventory, InventoryRecord
+
+__all__ = ["DIFF_FIELDS", "FieldChange", "InventoryDiff", "diff_inventories"]
+
+#: The fields whose change an operator must see.
+DIFF_FIELDS: Final = ("maker", "brand", "model", "firmware", "serial", "covered", "mac", "addresses")
+
+
+class FieldChange(BaseModel):
+    """One field of one device that differs between the two scans."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    device_key: str
+    field: str
+    before: str | None
+    after: str | None
+
+
+class InventoryDiff(BaseModel):
+    """New, gone and changed devices."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    added: tuple[InventoryRecord, ...]
+    removed: tuple[InventoryRecord, ...]
+    changed: tuple[FieldChange, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when the two inventories describe the same devices the same way."""
+        return not (self.added or self.removed or self.changed)
+
+
+def _identity_key(record: InventoryRecord) -> str:
+    # A device keeps its MAC when DHCP moves it; fall back to the address for routed devices.
+    return record.mac or record.device_key
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return str(getattr(value, "value", value))
+
+
+def diff_inventories(before: Inventory, after: Inventory) -> InventoryDiff:
+    """Compare two inventories device by device."""
+    old = {_identity_key(r): r for r in before.devices}
+    new = {_identity_key(r): r for r in after.devices}
+    changed = [
+        FieldChange(device_key=key, field=name, before=_text(getattr(old[key], name)),
+                    after=_text(getattr(new[key], name)))
+        for key in sorted(old.keys() & new.keys())
+        for name in DIFF_FIELDS
+        if _text(getattr(old[key], name)) != _text(getattr(new[key], name))
+    ]
+    return InventoryDiff(
+        added=tuple(new[k] for k in sorted(new.keys() - old.keys())),
+        removed=tuple(old[k] for k in sorted(old.keys() - new.keys())),
+        changed=tuple(changed),
+    )

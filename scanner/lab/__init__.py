@@ -1,0 +1,189 @@
+"""The simulated device lab: real namespaces, real responders, devices described as data.
+
+``up`` builds the topology and starts the responder process; ``down`` removes everything a lab
+made, also after ``up`` crashed or was killed (names carry the ``ndl-<lab>-`` prefix and the
+responder is found by its command line); ``status`` lists what exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from scanner.errors import LabError
+from scanner.lab.profile import LabProfile, load_profile
+from scanner.lab.topology import (
+    PREFIX,
+    build,
+    lab_namespaces,
+    remove_namespaces,
+    scan_namespace,
+)
+
+__all__ = ["LabStatus", "down", "load_profile", "status", "up"]
+
+STATE_ROOT: Final = Path("/run/ndaa-scan/labs")
+_LAB_NAME: Final = re.compile(r"[a-z0-9]{1,12}")
+_READY_TIMEOUT_S: Final = 20.0
+_STOP_TIMEOUT_S: Final = 5.0
+
+
+class LabStatus(BaseModel):
+    """What exists of one lab."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lab: str
+    namespaces: int
+    scan_namespace: str
+    responder_pids: tuple[int, ...]
+    profile: str | None
+    hosts: int | None
+    network: str | None
+
+
+def _state_dir(lab: str) -> Path:
+    return STATE_ROOT / lab
+
+
+def _responder_pids(lab: str | None = None) -> list[int]:
+    """Find responder processes by command line (works without any state file)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"scanner.lab.responder" not in argv:
+            continue
+        if lab is None or (b"--lab" in argv and argv[argv.index(b"--lab") + 1 : argv.index(b"--lab") + 2] == [lab.encode()]):
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def _stop(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + _STOP_TIMEOUT_S
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if Path(f"/proc/{pid}").exists() and not _zombie(pid)]
+        time.sleep(0.05)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return " Z " in Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+
+
+def up(profile_path: Path, lab: str | None = None) -> LabStatus:
+    """Build the lab described by ``profile_path`` and start its responders."""
+    profile = load_profile(profile_path)
+    name = lab or profile.name
+    if not _LAB_NAME.fullmatch(name):
+        raise LabError(f"lab name {name!r} must be 1-12 lower-case letters or digits")
+    build(profile, name)
+    state = _state_dir(name)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        ready = state / "ready"
+        ready.unlink(missing_ok=True)
+        log_path = state / "responder.log"
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(  # the responder outlives this command on purpose
+                [sys.executable, "-m", "scanner.lab.responder", "--lab", name,
+                 "--profile", str(profile_path.resolve()), "--ready", str(ready)],
+                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while not ready.exists():
+            if process.poll() is not None:
+                tail = log_path.read_text(errors="replace")[-600:]
+                raise LabError(f"lab responder exited with {process.returncode}: {tail}")
+            if time.monotonic() > deadline:
+                raise LabError("lab responder did not become ready within 20 s")
+            time.sleep(0.05)
+        (state / "state.json").write_text(json.dumps({
+            "lab": name, "pid": process.pid, "profile": str(profile_path.resolve()),
+            "hosts": len(profile.hosts), "network": str(profile.network),
+        }), encoding="utf-8")
+    except (LabError, OSError) as exc:
+        down(name)
+        if isinstance(exc, LabError):
+            raise
+        raise LabError(str(exc)) from exc
+    return _status_of(name)
+
+
+def down(lab: str | None = None) -> list[str]:
+    """Remove one lab (or every lab when ``lab`` is None); return the labs removed."""
+    labs = {lab} if lab else _known_labs()
+    for name in sorted(labs):
+        _stop(_responder_pids(name))
+        remove_namespaces(lab_namespaces(name))
+        state = _state_dir(name)
+        for child in state.glob("*"):
+            child.unlink(missing_ok=True)
+        if state.exists():
+            state.rmdir()
+    return sorted(labs)
+
+
+def _known_labs() -> set[str]:
+    names = {ns[len(PREFIX):].rsplit("-", 1)[0] for ns in lab_namespaces()}
+    if STATE_ROOT.exists():
+        names |= {p.name for p in STATE_ROOT.iterdir() if p.is_dir()}
+    return names
+
+
+def status(lab: str | None = None) -> LabStatus | list[LabStatus]:
+    """Describe one lab, or every lab that exists."""
+    if lab is None:
+        return [_status_of(name) for name in sorted(_known_labs())]
+    return _status_of(lab)
+
+
+def _status_of(lab: str) -> LabStatus:
+    state_file = _state_dir(lab) / "state.json"
+    info: dict[str, object] = {}
+    if state_file.exists():
+        try:
+            info = json.loads(state_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            info = {}
+    hosts = info.get("hosts")
+    return LabStatus(
+        lab=lab,
+        namespaces=len(lab_namespaces(lab)),
+        scan_namespace=scan_namespace(lab),
+        responder_pids=tuple(_responder_pids(lab)),
+        profile=str(info["profile"]) if "profile" in info else None,
+        hosts=hosts if isinstance(hosts, int) else None,
+        network=str(info["network"]) if "network" in info else None,
+    )
+
+
+def describe(profile: LabProfile) -> str:
+    """One line about a profile, for the CLI."""
+    return f"{profile.name}: {len(profile.hosts)} hosts on {profile.network}"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything ndaa-scan needs on a fresh Debian machine, as root: the system
+# packages the lab and the probes use, a virtual environment, and the package itself
+# with its development tools. Safe to run again: each step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+# iproute2: lab namespaces and bridges; nmap: the optional -sV pass and its MAC-prefix data;
+# nftables: the scale lab's per-host-MAC rule; tcpdump: packet-capture tests; python3-venv: the venv.
+APT_PACKAGES=(iproute2 nmap nftables tcpdump python3-venv python3-pip procps)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bootstrap: missing system packages (${missing[*]}); run as root" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[dev]"
