@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import tomllib
 from collections.abc import Iterable
@@ -12,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
+import regex
 from pydantic import ValidationError
 
 from fingerprints.identity import Evidence
@@ -28,10 +30,14 @@ __all__ = [
     "load_vocabulary",
 ]
 
-# Observation values are capped at 4 KiB by the scanner; rules see at most the same, so a
-# pattern's worst case is bounded by input size (and tested by the verifier).
+# Observation values are capped at 4 KiB by the scanner; rules see at most the same.
 MAX_MATCH_CHARS: Final = 4096
-_FLAG_BITS: Final = {"ignorecase": re.IGNORECASE, "dotall": re.DOTALL, "multiline": re.MULTILINE}
+# Patterns run on the `regex` engine, which can stop a search: a catastrophic pattern that
+# slipped past the verifier costs 100 ms per value and a warning, never a hung sweep.
+MATCH_TIMEOUT_S: Final = 0.1
+_FLAG_BITS: Final = {"ignorecase": regex.IGNORECASE, "dotall": regex.DOTALL, "multiline": regex.MULTILINE}
+
+log = logging.getLogger(__name__)
 _INTERPOLATION: Final = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -76,13 +82,17 @@ class CompiledRule:
     """A rule with its pattern compiled and the file it came from."""
 
     rule: Rule
-    regex: re.Pattern[str]
+    regex: regex.Pattern[str]
     path: Path
     maker_file: str
 
-    def match(self, value: str) -> dict[str, str] | None:
+    def match(self, value: str, *, timeout: float = MATCH_TIMEOUT_S) -> dict[str, str] | None:
         """Return the named captures (``{}`` if none) when ``value`` matches, else ``None``."""
-        found = self.regex.search(value[:MAX_MATCH_CHARS])
+        try:
+            found = self.regex.search(value[:MAX_MATCH_CHARS], timeout=timeout)
+        except TimeoutError:
+            log.warning("rule %s gave up on a %d-character value (slow pattern)", self.rule.id, len(value))
+            return None
         if found is None:
             return None
         return {k: v for k, v in found.groupdict().items() if v is not None}
@@ -99,11 +109,11 @@ class CompiledRule:
 
 
 def compile_rule(rule: Rule, path: Path, maker_file: str) -> CompiledRule:
-    """Compile ``rule``'s pattern with its flags (raises ``re.error``)."""
+    """Compile ``rule``'s pattern with its flags (raises ``regex.error``)."""
     flags = 0
     for name in rule.flags:
         flags |= _FLAG_BITS[name]
-    return CompiledRule(rule, re.compile(rule.pattern, flags), path, maker_file)
+    return CompiledRule(rule, regex.compile(rule.pattern, flags), path, maker_file)
 
 
 def read_rule_file(path: Path) -> RuleFile:
@@ -171,6 +181,6 @@ def load_database(paths: Iterable[Path] | None = None) -> FingerprintDB:
         for rule in rule_file.rule:
             try:
                 compiled.append(compile_rule(rule, path, rule_file.maker))
-            except re.error as exc:
+            except regex.error as exc:
                 raise RuleLoadError(path, f"{rule.id}: bad pattern: {exc}") from exc
     return FingerprintDB(rules=tuple(compiled), version="sha256:" + digest.hexdigest()[:16])

@@ -21,7 +21,7 @@ from scanner.errors import (
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.results import FIELD_VOCABULARY, Observation, ProbeResult, ProbeStatus
 from scanner.scope import Scope
-from scanner.sweep import ProgressSink, select_probes, sweep
+from scanner.sweeper import ProgressSink, select_probes, sweep
 
 __all__ = [
     "DEFAULT_LIMITS",

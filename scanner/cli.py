@@ -56,7 +56,7 @@ from scanner.netns import enter_netns
 from scanner.results import Observation, ProbeResult, ProbeStatus, utc_now
 from scanner.routes import check_lab_routes
 from scanner.scope import Scope
-from scanner.sweep import select_probes, sweep
+from scanner.sweeper import select_probes, sweep
 
 __all__ = ["EXIT_FOUND", "EXIT_OK", "EXIT_UNABLE", "EXIT_USAGE", "app", "main"]
 
@@ -385,7 +385,11 @@ def report_command(
     """Render a stored inventory again, in another format."""
     inventory = _load_inventory(inventory_path)
     if fmt is ReportFormat.TABLE:
-        render_table(inventory, Console(file=output.open("w", encoding="utf-8")) if output else Console())
+        if output is None:
+            render_table(inventory, Console())
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                render_table(inventory, Console(file=handle, width=160))
     elif output is not None:
         _write_atomic(output, inventory, ExportFormat(fmt.value))
     else:

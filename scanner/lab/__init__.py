@@ -109,23 +109,26 @@ def up(profile_path: Path, lab: str | None = None) -> LabStatus:
         ready = state / "ready"
         ready.unlink(missing_ok=True)
         log_path = state / "responder.log"
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(  # the responder outlives this command on purpose
-                [sys.executable, "-m", "scanner.lab.responder", "--lab", name,
-                 "--profile", str(profile_path.resolve()), "--ready", str(ready)],
-                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        spawned = subprocess.run(
+            [sys.executable, "-m", "scanner.lab.responder", "--lab", name,
+             "--profile", str(profile_path.resolve()), "--ready", str(ready),
+             "--daemonize", str(log_path)],
+            capture_output=True, text=True, timeout=_READY_TIMEOUT_S, check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if spawned.returncode != 0 or not spawned.stdout.strip().isdigit():
+            raise LabError(f"lab responder failed to start: {spawned.stderr.strip()[-600:]}")
+        pid = int(spawned.stdout.strip())
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while not ready.exists():
-            if process.poll() is not None:
+            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
                 tail = log_path.read_text(errors="replace")[-600:]
-                raise LabError(f"lab responder exited with {process.returncode}: {tail}")
+                raise LabError(f"lab responder exited before it was ready: {tail}")
             if time.monotonic() > deadline:
                 raise LabError("lab responder did not become ready within 20 s")
             time.sleep(0.05)
         (state / "state.json").write_text(json.dumps({
-            "lab": name, "pid": process.pid, "profile": str(profile_path.resolve()),
+            "lab": name, "pid": pid, "profile": str(profile_path.resolve()),
             "hosts": len(profile.hosts), "network": str(profile.network),
         }), encoding="utf-8")
     except (LabError, OSError) as exc:

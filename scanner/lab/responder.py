@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import socket
+import sys
 from email.utils import formatdate
 from pathlib import Path
 from typing import Final
@@ -94,13 +96,35 @@ async def serve(profile: LabProfile, lab: str, ready: Path | None) -> None:
         server.close()
 
 
+def _daemonize(log_path: Path) -> None:
+    """Fork; the parent prints the child's pid and exits, the child runs on in its own session.
+
+    The caller (``lab up``) then owns no child process, and the lab outlives it by design.
+    """
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    pid = os.fork()
+    if pid > 0:
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+        os._exit(0)
+    os.setsid()
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the responder process."""
     parser = argparse.ArgumentParser(prog="python -m scanner.lab.responder")
     parser.add_argument("--lab", required=True)
     parser.add_argument("--profile", required=True, type=Path)
     parser.add_argument("--ready", type=Path)
+    parser.add_argument("--daemonize", type=Path, metavar="LOG",
+                        help="detach, log to LOG, print the daemon's pid and return")
     args = parser.parse_args(argv)
+    if args.daemonize is not None:
+        _daemonize(args.daemonize)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(serve(load_profile(args.profile), args.lab, args.ready))
     return 0
