@@ -10,7 +10,13 @@ import logging
 
 from fingerprints.coverage import coverage_for, covered_entities
 from fingerprints.database import FingerprintDB, RuleLoadError, load_database
-from fingerprints.identity import ConfidenceLevel, Coverage, CoverageStatus, DeviceIdentity, Evidence
+from fingerprints.identity import (
+    ConfidenceLevel,
+    Coverage,
+    CoverageStatus,
+    DeviceIdentity,
+    Evidence,
+)
 from fingerprints.verdict import identify
 from fingerprints.verify import Problem, verify_files
 

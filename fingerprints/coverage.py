@@ -9,7 +9,7 @@ from importlib import resources
 
 from fingerprints.identity import Coverage, CoverageStatus
 
-__all__ = ["CoveredEntity", "covered_entities", "coverage_for"]
+__all__ = ["CoveredEntity", "coverage_for", "covered_entities"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,11 @@ class CoveredEntity:
 @cache
 def covered_entities() -> dict[str, CoveredEntity]:
     """Return the covered entities from ``reference/covered_entities.toml`` by maker slug."""
-    text = resources.files("fingerprints").joinpath("reference/covered_entities.toml").read_text("utf-8")
+    text = (
+        resources.files("fingerprints")
+        .joinpath("reference/covered_entities.toml")
+        .read_text("utf-8")
+    )
     data = tomllib.loads(text)
     return {
         entry["slug"]: CoveredEntity(

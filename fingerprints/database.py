@@ -35,7 +35,11 @@ MAX_MATCH_CHARS: Final = 4096
 # Patterns run on the `regex` engine, which can stop a search: a catastrophic pattern that
 # slipped past the verifier costs 100 ms per value and a warning, never a hung sweep.
 MATCH_TIMEOUT_S: Final = 0.1
-_FLAG_BITS: Final = {"ignorecase": regex.IGNORECASE, "dotall": regex.DOTALL, "multiline": regex.MULTILINE}
+_FLAG_BITS: Final = {
+    "ignorecase": regex.IGNORECASE,
+    "dotall": regex.DOTALL,
+    "multiline": regex.MULTILINE,
+}
 
 log = logging.getLogger(__name__)
 _INTERPOLATION: Final = re.compile(r"\{([a-z_]+)\}")
@@ -91,7 +95,9 @@ class CompiledRule:
         try:
             found = self.regex.search(value[:MAX_MATCH_CHARS], timeout=timeout)
         except TimeoutError:
-            log.warning("rule %s gave up on a %d-character value (slow pattern)", self.rule.id, len(value))
+            log.warning(
+                "rule %s gave up on a %d-character value (slow pattern)", self.rule.id, len(value)
+            )
             return None
         if found is None:
             return None

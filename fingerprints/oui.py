@@ -64,7 +64,7 @@ def lookup_registrant(mac: str) -> tuple[str, str, str] | None:
         if org:
             return digits[:length], org, "nmap-mac-prefixes (IEEE MA-L/MA-M/MA-S)"
     try:
-        org = netaddr.EUI(digits).oui.registration().org
+        org = str(netaddr.EUI(digits).oui.registration()["org"])
     except (netaddr.NotRegisteredError, netaddr.AddrFormatError, IndexError):
         return None
     return digits[:6], str(org), f"IEEE MA-L via netaddr {netaddr.__version__}"
@@ -81,7 +81,11 @@ class _Mapping:
 
 @cache
 def _mappings() -> tuple[_Mapping, ...]:
-    text = resources.files("fingerprints").joinpath("reference/oui_registrants.toml").read_text("utf-8")
+    text = (
+        resources.files("fingerprints")
+        .joinpath("reference/oui_registrants.toml")
+        .read_text("utf-8")
+    )
     data = tomllib.loads(text)
     return tuple(
         _Mapping(
@@ -103,6 +107,13 @@ def oui_lead(mac: str) -> OuiLead | None:
     prefix, registrant, registry = found
     for mapping in _mappings():
         if mapping.pattern.search(registrant):
-            return OuiLead(prefix, registrant, registry, mapping.maker, mapping.brand,
-                           mapping.source, mapping.note)
+            return OuiLead(
+                prefix,
+                registrant,
+                registry,
+                mapping.maker,
+                mapping.brand,
+                mapping.source,
+                mapping.note,
+            )
     return OuiLead(prefix, registrant, registry, None, None, registry, None)

@@ -82,19 +82,24 @@ def identify_device(
         if maker := item.asserts.get("maker"):
             per_maker[maker].append(item)
     scores = {
-        maker: _combine(max(e.certainty for e in items if e.rule_id == rid)
-                        for rid in {e.rule_id for e in items})
+        maker: _combine(
+            max(e.certainty for e in items if e.rule_id == rid)
+            for rid in {e.rule_id for e in items}
+        )
         for maker, items in per_maker.items()
     }
     maker = max(scores, key=lambda m: (scores[m], m)) if scores else None
     confidence = round(scores[maker], 3) if maker else 0.0
-    decisive = maker is not None and confidence >= DECISIVE_CONFIDENCE and any(
-        e.field != "mac.mac" for e in per_maker[maker]
+    decisive = (
+        maker is not None
+        and confidence >= DECISIVE_CONFIDENCE
+        and any(e.field != "mac.mac" for e in per_maker[maker])
     )
 
     def best(field: str, *, maker_only: bool) -> str | None:
         candidates = [
-            e for e in evidence
+            e
+            for e in evidence
             if field in e.asserts and (not maker_only or e.asserts.get("maker") in {None, maker})
         ]
         if not candidates:

@@ -63,7 +63,9 @@ def _line_of(text: str, rule_id: str) -> int:
 
 
 def _known_fields() -> frozenset[str]:
-    return frozenset(f"{proto}.{name}" for proto, names in FIELD_VOCABULARY.items() for name in names)
+    return frozenset(
+        f"{proto}.{name}" for proto, names in FIELD_VOCABULARY.items() for name in names
+    )
 
 
 def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
@@ -81,7 +83,9 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
     for group in pattern.groupindex:
         if group not in vocabulary.output_fields:
             yield f"named group {group!r} is not an output field"
-    anchored = rule.pattern.startswith(("^", r"\A", "(?i)^")) and rule.pattern.endswith(("$", r"\Z"))
+    anchored = rule.pattern.startswith(("^", r"\A", "(?i)^")) and rule.pattern.endswith(
+        ("$", r"\Z")
+    )
     if not anchored and not rule.unanchored_why:
         yield "pattern is not anchored (^...$); set unanchored_why to explain why it must not be"
     for key, value in rule.asserts.items():
@@ -139,17 +143,30 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
             continue
         text = path.read_text(encoding="utf-8")
         if rule_file.maker not in vocabulary.makers:
-            problems.append(Problem(path, 1, "FAIL", "-", f"maker {rule_file.maker!r} is not in the vocabulary"))
+            problems.append(
+                Problem(path, 1, "FAIL", "-", f"maker {rule_file.maker!r} is not in the vocabulary")
+            )
         descriptions: set[str] = set()
         for rule in rule_file.rule:
             line = _line_of(text, rule.id)
             if rule.id in seen_ids:
-                problems.append(Problem(path, line, "FAIL", rule.id, f"duplicate rule id (also in {seen_ids[rule.id]})"))
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        "FAIL",
+                        rule.id,
+                        f"duplicate rule id (also in {seen_ids[rule.id]})",
+                    )
+                )
             seen_ids[rule.id] = path
             if rule.description in descriptions:
                 problems.append(Problem(path, line, "FAIL", rule.id, "duplicate description"))
             descriptions.add(rule.description)
-            problems.extend(Problem(path, line, "FAIL", rule.id, msg) for msg in _check_rule(rule, path, rule_file.maker))
+            problems.extend(
+                Problem(path, line, "FAIL", rule.id, msg)
+                for msg in _check_rule(rule, path, rule_file.maker)
+            )
     return problems
 
 

@@ -11,7 +11,16 @@ from reports.inventory import Inventory, InventoryRecord
 __all__ = ["DIFF_FIELDS", "FieldChange", "InventoryDiff", "diff_inventories"]
 
 #: The fields whose change an operator must see.
-DIFF_FIELDS: Final = ("maker", "brand", "model", "firmware", "serial", "covered", "mac", "addresses")
+DIFF_FIELDS: Final = (
+    "maker",
+    "brand",
+    "model",
+    "firmware",
+    "serial",
+    "covered",
+    "mac",
+    "addresses",
+)
 
 
 class FieldChange(BaseModel):
@@ -58,8 +67,12 @@ def diff_inventories(before: Inventory, after: Inventory) -> InventoryDiff:
     old = {_identity_key(r): r for r in before.devices}
     new = {_identity_key(r): r for r in after.devices}
     changed = [
-        FieldChange(device_key=key, field=name, before=_text(getattr(old[key], name)),
-                    after=_text(getattr(new[key], name)))
+        FieldChange(
+            device_key=key,
+            field=name,
+            before=_text(getattr(old[key], name)),
+            after=_text(getattr(new[key], name)),
+        )
         for key in sorted(old.keys() & new.keys())
         for name in DIFF_FIELDS
         if _text(getattr(old[key], name)) != _text(getattr(new[key], name))

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fingerprints import ConfidenceLevel, Coverage, CoverageStatus, DeviceIdentity, Evidence
 
-__all__ = ["SCHEMA_VERSION", "Inventory", "InventoryRecord", "ScanInfo", "Summary", "build_inventory"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Inventory",
+    "InventoryRecord",
+    "ScanInfo",
+    "Summary",
+    "build_inventory",
+]
 
 SCHEMA_VERSION: Final = "1.0"
 

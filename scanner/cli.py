@@ -34,6 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fingerprints import (
     CoverageStatus,
     DeviceIdentity,
+    FingerprintDB,
     RuleLoadError,
     identify,
     load_database,
@@ -86,7 +87,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 lab_app = typer.Typer(help="Run the simulated device lab (needs root).", no_args_is_help=True)
-fingerprints_app = typer.Typer(help="Inspect and verify the fingerprint rules.", no_args_is_help=True)
+fingerprints_app = typer.Typer(
+    help="Inspect and verify the fingerprint rules.", no_args_is_help=True
+)
 app.add_typer(lab_app, name="lab")
 app.add_typer(fingerprints_app, name="fingerprints")
 
@@ -149,10 +152,12 @@ def _load_inventory(path: Path) -> Inventory:
     except OSError as exc:
         raise _CliError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from exc
     except ValidationError as exc:
-        raise _CliError(f"{path} is not an ndaa-scan inventory: {exc.errors()[0]['msg']}", EXIT_USAGE) from exc
+        raise _CliError(
+            f"{path} is not an ndaa-scan inventory: {exc.errors()[0]['msg']}", EXIT_USAGE
+        ) from exc
 
 
-def _load_db():  # type: ignore[no-untyped-def]
+def _load_db() -> FingerprintDB:
     try:
         return load_database()
     except RuleLoadError as exc:
@@ -194,14 +199,21 @@ def _status_counts(results: Sequence[ProbeResult]) -> dict[str, dict[str, int]]:
 def _limitations(probes: Sequence[str], results: Sequence[ProbeResult]) -> tuple[str, ...]:
     notes = []
     if "arp" in probes:
-        notes.append("ARP sees only the scanner's own layer-2 segment; routed subnets show no MACs.")
+        notes.append(
+            "ARP sees only the scanner's own layer-2 segment; routed subnets show no MACs."
+        )
     else:
         notes.append("ARP not run: no MAC addresses or OUI evidence collected.")
     failed = sum(1 for r in results if r.status not in {ProbeStatus.SUCCESS, ProbeStatus.REFUSED})
     if failed:
         notes.append(f"{failed} probe exchanges ended without a usable reply (see status_counts).")
-    notes.append("No credentials were used; devices that answer only after login are identified from unauthenticated banners.")
-    notes.append(f"Probes run: {', '.join(probes)}. Protocols not probed cannot contribute evidence.")
+    notes.append(
+        "No credentials were used; devices that answer only after login are identified "
+        "from unauthenticated banners."
+    )
+    notes.append(
+        f"Probes run: {', '.join(probes)}. Protocols not probed cannot contribute evidence."
+    )
     return tuple(notes)
 
 
@@ -210,26 +222,60 @@ def _limitations(probes: Sequence[str], results: Sequence[ProbeResult]) -> tuple
 
 @app.command("sweep")
 def sweep_command(
-    targets: Annotated[list[str], typer.Argument(help="CIDRs, ranges (a-b), addresses, or @FILE.", show_default=False)],
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x", help="Addresses or CIDRs never to touch.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for results.jsonl and the inventory.")] = Path("out"),
-    probe: Annotated[list[str] | None, typer.Option("--probe", "-p", help="Run only these probes (repeatable).")] = None,
-    netns: Annotated[str | None, typer.Option(help="Run inside this network namespace (e.g. the lab's ndl-<lab>-scan).")] = None,
-    allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow RFC 1918 targets (with written authorisation).")] = False,
-    allow_public: Annotated[bool, typer.Option("--allow-public", help="Allow public targets (with written authorisation).")] = False,
-    rate: Annotated[float, typer.Option(help="Packets per second, at most.", min=0.1, max=100_000)] = 1000.0,
-    concurrency: Annotated[int, typer.Option(help="Connections open at once.", min=1, max=4096)] = 64,
-    budget: Annotated[float, typer.Option(help="Hard limit on the sweep's duration, in seconds.", min=1)] = 900.0,
+    targets: Annotated[
+        list[str],
+        typer.Argument(help="CIDRs, ranges (a-b), addresses, or @FILE.", show_default=False),
+    ],
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", "-x", help="Addresses or CIDRs never to touch.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for results.jsonl and the inventory.")
+    ] = Path("out"),
+    probe: Annotated[
+        list[str] | None, typer.Option("--probe", "-p", help="Run only these probes (repeatable).")
+    ] = None,
+    netns: Annotated[
+        str | None,
+        typer.Option(help="Run inside this network namespace (e.g. the lab's ndl-<lab>-scan)."),
+    ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private", help="Allow RFC 1918 targets (with written authorisation)."
+        ),
+    ] = False,
+    allow_public: Annotated[
+        bool,
+        typer.Option("--allow-public", help="Allow public targets (with written authorisation)."),
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(help="Packets per second, at most.", min=0.1, max=100_000)
+    ] = 1000.0,
+    concurrency: Annotated[
+        int, typer.Option(help="Connections open at once.", min=1, max=4096)
+    ] = 64,
+    budget: Annotated[
+        float, typer.Option(help="Hard limit on the sweep's duration, in seconds.", min=1)
+    ] = 900.0,
     max_hosts: Annotated[int, typer.Option(help="Refuse scopes larger than this.", min=1)] = 65_536,
-    operator: Annotated[str | None, typer.Option(help="Who ran the sweep (recorded in the inventory).")] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Who ran the sweep (recorded in the inventory).")
+    ] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when these are found.")] = FailOn.COVERED,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the inventory as JSON on stdout.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the inventory as JSON on stdout.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
 ) -> int:
     """Sweep TARGETS, identify what answers, and write the inventory under --out."""
     try:
-        scope = Scope.from_specs(targets, exclude or (), allow_private=allow_private, allow_public=allow_public)
-        limits = Limits(rate_pps=rate, concurrency=concurrency, sweep_budget_s=budget, max_hosts=max_hosts)
+        scope = Scope.from_specs(
+            targets, exclude or (), allow_private=allow_private, allow_public=allow_public
+        )
+        limits = Limits(
+            rate_pps=rate, concurrency=concurrency, sweep_budget_s=budget, max_hosts=max_hosts
+        )
         chosen = select_probes(probe)
     except (ScopeError, TargetSpecError) as exc:
         raise _CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
@@ -261,7 +307,12 @@ def sweep_command(
 
     try:
         if show:
-            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
             with Progress(*columns, console=stderr, transient=True) as progress:
                 asyncio.run(run(_RichProgress(progress)))
         else:
@@ -291,7 +342,9 @@ def sweep_command(
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:
         render_table(inventory, Console())
-        stderr.print(f"wrote {out / 'inventory.json'}, {out / 'inventory.csv'}, {out / 'results.jsonl'}")
+        stderr.print(
+            f"wrote {out / 'inventory.json'}, {out / 'inventory.csv'}, {out / 'results.jsonl'}"
+        )
     return _exit_code(inventory, fail_on)
 
 
@@ -308,8 +361,7 @@ def _read_lines(source: str) -> Iterator[tuple[int, bytes]]:
         except OSError as exc:
             raise _CliError(f"cannot read {source}: {exc.strerror}", EXIT_USAGE) from exc
     try:
-        for number, line in enumerate(iter(lambda: handle.readline(MAX_INPUT_LINE_BYTES + 1), b""), 1):
-            yield number, line
+        yield from enumerate(iter(lambda: handle.readline(MAX_INPUT_LINE_BYTES + 1), b""), 1)
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
@@ -342,7 +394,9 @@ def parse_observation_lines(source: str) -> tuple[list[Observation], list[str]]:
 
 def identity_json(identity: DeviceIdentity) -> dict[str, object]:
     """The per-host object ``identify`` prints (stable keys first, then the full verdict)."""
-    covered = {CoverageStatus.COVERED: True, CoverageStatus.NOT_COVERED: False}.get(identity.coverage.status)
+    covered = {CoverageStatus.COVERED: True, CoverageStatus.NOT_COVERED: False}.get(
+        identity.coverage.status
+    )
     return {
         "host": identity.addresses[0] if identity.addresses else identity.device_key,
         "maker": identity.maker,
@@ -357,7 +411,9 @@ def identity_json(identity: DeviceIdentity) -> dict[str, object]:
 
 @app.command("identify")
 def identify_command(
-    source: Annotated[str, typer.Argument(help="JSON Lines of observations (or results.jsonl); - for stdin.")],
+    source: Annotated[
+        str, typer.Argument(help="JSON Lines of observations (or results.jsonl); - for stdin.")
+    ],
 ) -> int:
     """Identify devices from recorded observations, without touching the network."""
     observations, errors = parse_observation_lines(source)
@@ -377,9 +433,15 @@ def identify_command(
 
 @app.command("report")
 def report_command(
-    inventory_path: Annotated[Path, typer.Argument(metavar="INVENTORY.json", help="An inventory written by sweep.")],
-    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.TABLE,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    inventory_path: Annotated[
+        Path, typer.Argument(metavar="INVENTORY.json", help="An inventory written by sweep.")
+    ],
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.TABLE,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when these are found.")] = FailOn.NEVER,
 ) -> int:
     """Render a stored inventory again, in another format."""
@@ -409,12 +471,19 @@ def diff_command(
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         console = Console()
-        for record in result.added:
-            console.print(f"[green]+ new[/]     {', '.join(record.addresses)}  {record.maker or '?'}  {record.covered.value}")
-        for record in result.removed:
-            console.print(f"[red]- gone[/]    {', '.join(record.addresses)}  {record.maker or '?'}  {record.covered.value}")
+        for mark, records in (
+            ("[green]+ new[/]    ", result.added),
+            ("[red]- gone[/]   ", result.removed),
+        ):
+            for record in records:
+                where = ", ".join(record.addresses)
+                console.print(f"{mark} {where}  {record.maker or '?'}  {record.covered.value}")
         for change in result.changed:
-            console.print(f"[yellow]~ changed[/] {change.device_key}  {change.field}: {change.before} -> {change.after}", highlight=False)
+            console.print(
+                f"[yellow]~ changed[/] {change.device_key}  {change.field}: "
+                f"{change.before} -> {change.after}",
+                highlight=False,
+            )
         if result.empty:
             console.print("no changes")
     return EXIT_OK if result.empty else EXIT_FOUND
@@ -425,15 +494,23 @@ def diff_command(
 
 @lab_app.command("up")
 def lab_up(
-    profile: Annotated[Path, typer.Option("--profile", help="Lab profile (TOML), e.g. examples/lab/skeleton.toml.")],
-    name: Annotated[str | None, typer.Option("--name", help="Lab name (default: the profile's); 1-12 of a-z0-9.")] = None,
+    profile: Annotated[
+        Path, typer.Option("--profile", help="Lab profile (TOML), e.g. examples/lab/skeleton.toml.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Lab name (default: the profile's); 1-12 of a-z0-9."),
+    ] = None,
 ) -> int:
     """Build the lab's namespaces and start its device responders."""
     try:
         state = lab.up(profile, name)
     except LabError as exc:
         raise _CliError(str(exc), EXIT_UNABLE) from exc
-    stderr.print(f"lab {state.lab} up: {state.hosts} hosts on {state.network}; scanner namespace {state.scan_namespace}")
+    stderr.print(
+        f"lab {state.lab} up: {state.hosts} hosts on {state.network}; "
+        f"scanner namespace {state.scan_namespace}"
+    )
     stderr.print(f"sweep it with: ndaa-scan sweep --netns {state.scan_namespace} {state.network}")
     return EXIT_OK
 
@@ -453,7 +530,9 @@ def lab_down(
 
 @lab_app.command("status")
 def lab_status(
-    name: Annotated[str | None, typer.Argument(help="Lab to describe (default: every lab).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Lab to describe (default: every lab).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> int:
     """List labs: namespaces, responder processes, scanner namespace."""
@@ -468,7 +547,8 @@ def lab_status(
         alive = "running" if state.responder_pids else "[red]not running[/]"
         Console().print(
             f"{state.lab}: {state.namespaces} namespaces, responder {alive}, "
-            f"{state.hosts or '?'} hosts on {state.network or '?'}, scanner in {state.scan_namespace}"
+            f"{state.hosts or '?'} hosts on {state.network or '?'}, "
+            f"scanner in {state.scan_namespace}"
         )
     return EXIT_OK
 
@@ -478,14 +558,18 @@ def lab_status(
 
 @fingerprints_app.command("verify")
 def fingerprints_verify(
-    files: Annotated[list[Path] | None, typer.Argument(help="Rule files (default: every shipped file).")] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Rule files (default: every shipped file).")
+    ] = None,
 ) -> int:
     """Check every rule, example and counterexample; print path:line: FAIL lines."""
     paths = files or sorted(default_rules_dir().glob("*.toml"))
     problems = verify_files(paths)
     for problem in problems:
         sys.stdout.write(f"{problem}\n")
-    rules = sum(len(load_database([p]).rules) for p in paths if not any(x.path == p for x in problems))
+    rules = sum(
+        len(load_database([p]).rules) for p in paths if not any(x.path == p for x in problems)
+    )
     stderr.print(f"{len(paths)} files, {rules} rules in clean files, {len(problems)} problems")
     return EXIT_FOUND if problems else EXIT_OK
 
@@ -497,7 +581,9 @@ def fingerprints_list() -> int:
     for compiled in _load_db().rules:
         rule = compiled.rule
         asserts = ", ".join(f"{k}={v}" for k, v in rule.asserts.items())
-        console.print(f"{rule.id:45} {rule.field:24} {rule.certainty:.2f}  {asserts}", highlight=False)
+        console.print(
+            f"{rule.id:45} {rule.field:24} {rule.certainty:.2f}  {asserts}", highlight=False
+        )
     return EXIT_OK
 
 
@@ -507,7 +593,8 @@ def fingerprints_list() -> int:
 def _usage_error_types() -> tuple[type[Exception], ...]:
     # Typer 0.29+ ships its own copy of click; match its UsageError by ancestry, not by import.
     return tuple(
-        cls for cls in typer.BadParameter.__mro__
+        cls
+        for cls in typer.BadParameter.__mro__
         if cls.__name__ == "UsageError" and issubclass(cls, Exception)
     )
 

@@ -111,7 +111,9 @@ class ProbeContext:
                 async with asyncio.timeout(self._bounded(self.limits.connect_timeout_s)):
                     reader, writer = await asyncio.open_connection(str(addr), port, limit=cap)
             except TimeoutError as exc:
-                raise ExchangeError(ProbeStatus.TIMEOUT, f"connect to port {port} timed out") from exc
+                raise ExchangeError(
+                    ProbeStatus.TIMEOUT, f"connect to port {port} timed out"
+                ) from exc
             except ConnectionRefusedError as exc:
                 raise ExchangeError(ProbeStatus.REFUSED, f"port {port} refused") from exc
             except OSError as exc:
@@ -157,7 +159,9 @@ class ProbeContext:
             timed_out = True
         except ConnectionResetError:
             if not chunks:
-                raise ExchangeError(ProbeStatus.CLOSED, "connection reset before any reply") from None
+                raise ExchangeError(
+                    ProbeStatus.CLOSED, "connection reset before any reply"
+                ) from None
         except OSError as exc:
             if not chunks:
                 raise ExchangeError(ProbeStatus.ERROR, f"read failed: {exc.strerror}") from exc

@@ -33,7 +33,7 @@ class ScopeError(ScanError):
     """The requested scope is not allowed (e.g. public addresses without an override)."""
 
 
-class ScopeViolation(ScopeError):  # noqa: N818 - the name is the domain term
+class ScopeViolation(ScopeError):
     """An address outside the authorised scope was about to be contacted."""
 
 

@@ -32,18 +32,42 @@ MAX_VALUE_CHARS: Final = 4096
 FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     "mac": frozenset({"mac"}),
     "http": frozenset(
-        {"status_line", "server_header", "www_authenticate", "title", "body", "favicon_md5",
-         "header_names", "location"}
+        {
+            "status_line",
+            "server_header",
+            "www_authenticate",
+            "title",
+            "body",
+            "favicon_md5",
+            "header_names",
+            "location",
+        }
     ),
     "https": frozenset(
-        {"status_line", "server_header", "www_authenticate", "title", "body", "favicon_md5",
-         "header_names", "location"}
+        {
+            "status_line",
+            "server_header",
+            "www_authenticate",
+            "title",
+            "body",
+            "favicon_md5",
+            "header_names",
+            "location",
+        }
     ),
     "tls": frozenset({"cert_subject", "cert_issuer"}),
     "rtsp": frozenset({"server_header", "www_authenticate", "public", "status_line"}),
     "onvif": frozenset(
-        {"manufacturer", "model", "firmware", "serial", "hardware_id", "scopes", "stream_uri",
-         "snapshot_uri"}
+        {
+            "manufacturer",
+            "model",
+            "firmware",
+            "serial",
+            "hardware_id",
+            "scopes",
+            "stream_uri",
+            "snapshot_uri",
+        }
     ),
     "wsdiscovery": frozenset({"scopes", "types", "xaddrs", "endpoint_uuid"}),
     "sadp": frozenset({"raw", "model", "serial", "firmware", "mac", "oem_code"}),

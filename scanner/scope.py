@@ -9,7 +9,14 @@ this tool may probe by default. :meth:`Scope.check` is the one function every se
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from ipaddress import IPv4Address, IPv4Network, collapse_addresses, ip_address, ip_network, summarize_address_range
+from ipaddress import (
+    IPv4Address,
+    IPv4Network,
+    collapse_addresses,
+    ip_address,
+    ip_network,
+    summarize_address_range,
+)
 from pathlib import Path
 from typing import Final
 

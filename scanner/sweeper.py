@@ -56,7 +56,9 @@ async def sweep(
 ) -> AsyncIterator[ProbeResult]:
     """Sweep ``scope`` and yield every :class:`ProbeResult` as soon as it exists."""
     if scope.size() > limits.max_hosts * 4 or sum(1 for _ in scope.hosts()) > limits.max_hosts:
-        raise ScopeError(f"scope has more than {limits.max_hosts} hosts; raise --max-hosts to sweep it")
+        raise ScopeError(
+            f"scope has more than {limits.max_hosts} hosts; raise --max-hosts to sweep it"
+        )
     chosen = list(probes) if probes is not None else list(all_probes().values())
     network = [p for p in chosen if p.info.kind == "network"]
     host_probes = [p for p in chosen if p.info.kind == "host"]
@@ -111,10 +113,10 @@ async def sweep(
 
     closer = asyncio.create_task(close_when_done())
     try:
-        while (result := await results.get()) is not None:
+        while (item := await results.get()) is not None:
             if progress:
-                progress.advance(result)
-            yield result
+                progress.advance(item)
+            yield item
     finally:
         for task in workers:
             task.cancel()

@@ -12,8 +12,12 @@ from scanner.cli import main
 
 def run(*args, stdin=None):
     proc = subprocess.run(
-        [sys.executable, "-m", "scanner", *args], capture_output=True, text=True, input=stdin,
-        timeout=60, check=False,
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+        check=False,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -25,8 +29,20 @@ def test_help_lists_every_subcommand():
         assert name in out
 
 
-@pytest.mark.parametrize("sub", ["sweep", "identify", "report", "diff", "lab up", "lab down",
-                                 "lab status", "fingerprints verify", "fingerprints list"])
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "sweep",
+        "identify",
+        "report",
+        "diff",
+        "lab up",
+        "lab down",
+        "lab status",
+        "fingerprints verify",
+        "fingerprints list",
+    ],
+)
 def test_each_subcommand_has_help(sub):
     code, out, _ = run(*sub.split(), "--help")
     assert code == 0
@@ -35,8 +51,14 @@ def test_each_subcommand_has_help(sub):
 
 @pytest.mark.parametrize(
     "args",
-    [["sweep", "--bogus"], ["sweep"], ["sweep", "198.18.0.0/24", "--rate", "-1"],
-     ["report", "x.json", "--format", "pdfx"], ["nonsense"], ["sweep", "not-an-address"]],
+    [
+        ["sweep", "--bogus"],
+        ["sweep"],
+        ["sweep", "198.18.0.0/24", "--rate", "-1"],
+        ["report", "x.json", "--format", "pdfx"],
+        ["nonsense"],
+        ["sweep", "not-an-address"],
+    ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, capsys):
     assert main(args) == 2
@@ -57,25 +79,46 @@ def test_sweep_refuses_outside_the_safe_ranges_before_any_send(target, monkeypat
 
 
 def test_lab_range_from_a_namespace_that_routes_out_is_refused(monkeypatch, capsys):
-    monkeypatch.setattr("scanner.routes.route_to", lambda addr: {"gateway": "192.0.2.1", "dev": "eth0"})
+    monkeypatch.setattr(
+        "scanner.routes.route_to", lambda addr: {"gateway": "192.0.2.1", "dev": "eth0"}
+    )
     monkeypatch.setattr("scanner.sweeper.ProbeContext", lambda *a, **k: pytest.fail("sent"))
     assert main(["sweep", "198.18.0.0/24", "--out", "/nonexistent-never-written"]) == 3
     assert "gateway 192.0.2.1" in capsys.readouterr().err
 
 
 def test_identify_reads_stdin_and_writes_one_object_per_host():
-    lines = "\n".join(json.dumps(row) for row in [
-        {"host": "198.18.0.10", "protocol": "http", "field": "server_header", "value": "App-webs/"},
-        {"host": "198.18.0.10", "protocol": "mac", "field": "mac", "value": "44-19-B6-4E-1A-20"},
-        {"host": "198.18.0.11", "protocol": "http", "field": "www_authenticate",
-         "value": 'Digest realm="AXIS_ACCC8E3A0A8F", nonce="n"'},
-        "this line is not json",
-    ])
+    lines = "\n".join(
+        json.dumps(row)
+        for row in [
+            {
+                "host": "198.18.0.10",
+                "protocol": "http",
+                "field": "server_header",
+                "value": "App-webs/",
+            },
+            {
+                "host": "198.18.0.10",
+                "protocol": "mac",
+                "field": "mac",
+                "value": "44-19-B6-4E-1A-20",
+            },
+            {
+                "host": "198.18.0.11",
+                "protocol": "http",
+                "field": "www_authenticate",
+                "value": 'Digest realm="AXIS_ACCC8E3A0A8F", nonce="n"',
+            },
+            "this line is not json",
+        ]
+    )
     code, out, err = run("identify", "-", stdin=lines)
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert [(r["host"], r["maker"], r["covered"]) for r in rows] == [
-        ("198.18.0.10", "hikvision", True), ("198.18.0.11", "axis", False)]
+        ("198.18.0.10", "hikvision", True),
+        ("198.18.0.11", "axis", False),
+    ]
     assert {"host", "maker", "brand", "covered", "confidence", "evidence"} <= rows[0].keys()
     assert "line 4" in err
 

@@ -15,8 +15,21 @@ from reports.inventory import Inventory, InventoryRecord
 __all__ = ["CSV_COLUMNS", "guard_cell", "write_csv"]
 
 CSV_COLUMNS: Final = (
-    "address", "mac", "maker", "maker_name", "brand", "model", "firmware", "serial",
-    "device_class", "covered", "confidence", "level", "legal_basis", "evidence", "conflicts",
+    "address",
+    "mac",
+    "maker",
+    "maker_name",
+    "brand",
+    "model",
+    "firmware",
+    "serial",
+    "device_class",
+    "covered",
+    "confidence",
+    "level",
+    "legal_basis",
+    "evidence",
+    "conflicts",
 )
 # Spreadsheet cells are capped well below Excel's 32,767-character limit.
 MAX_CELL_CHARS: Final = 1024

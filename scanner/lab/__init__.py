@@ -67,7 +67,10 @@ def _responder_pids(lab: str | None = None) -> list[int]:
             continue
         if b"scanner.lab.responder" not in argv:
             continue
-        if lab is None or (b"--lab" in argv and argv[argv.index(b"--lab") + 1 : argv.index(b"--lab") + 2] == [lab.encode()]):
+        if lab is None or (
+            b"--lab" in argv
+            and argv[argv.index(b"--lab") + 1 : argv.index(b"--lab") + 2] == [lab.encode()]
+        ):
             pids.append(int(entry.name))
     return sorted(pids)
 
@@ -96,6 +99,42 @@ def _zombie(pid: int) -> bool:
         return True
 
 
+def _start_responder(lab: str, profile_path: Path, ready: Path, log_path: Path) -> int:
+    """Start the detached responder and wait until it listens; return its pid."""
+    spawned = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scanner.lab.responder",
+            "--lab",
+            lab,
+            "--profile",
+            str(profile_path.resolve()),
+            "--ready",
+            str(ready),
+            "--daemonize",
+            str(log_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=_READY_TIMEOUT_S,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if spawned.returncode != 0 or not spawned.stdout.strip().isdigit():
+        raise LabError(f"lab responder failed to start: {spawned.stderr.strip()[-600:]}")
+    pid = int(spawned.stdout.strip())
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while not ready.exists():
+        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            tail = log_path.read_text(errors="replace")[-600:]
+            raise LabError(f"lab responder exited before it was ready: {tail}")
+        if time.monotonic() > deadline:
+            raise LabError("lab responder did not become ready within 20 s")
+        time.sleep(0.05)
+    return pid
+
+
 def up(profile_path: Path, lab: str | None = None) -> LabStatus:
     """Build the lab described by ``profile_path`` and start its responders."""
     profile = load_profile(profile_path)
@@ -109,28 +148,19 @@ def up(profile_path: Path, lab: str | None = None) -> LabStatus:
         ready = state / "ready"
         ready.unlink(missing_ok=True)
         log_path = state / "responder.log"
-        spawned = subprocess.run(
-            [sys.executable, "-m", "scanner.lab.responder", "--lab", name,
-             "--profile", str(profile_path.resolve()), "--ready", str(ready),
-             "--daemonize", str(log_path)],
-            capture_output=True, text=True, timeout=_READY_TIMEOUT_S, check=False,
-            stdin=subprocess.DEVNULL,
+        pid = _start_responder(name, profile_path, ready, log_path)
+        (state / "state.json").write_text(
+            json.dumps(
+                {
+                    "lab": name,
+                    "pid": pid,
+                    "profile": str(profile_path.resolve()),
+                    "hosts": len(profile.hosts),
+                    "network": str(profile.network),
+                }
+            ),
+            encoding="utf-8",
         )
-        if spawned.returncode != 0 or not spawned.stdout.strip().isdigit():
-            raise LabError(f"lab responder failed to start: {spawned.stderr.strip()[-600:]}")
-        pid = int(spawned.stdout.strip())
-        deadline = time.monotonic() + _READY_TIMEOUT_S
-        while not ready.exists():
-            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
-                tail = log_path.read_text(errors="replace")[-600:]
-                raise LabError(f"lab responder exited before it was ready: {tail}")
-            if time.monotonic() > deadline:
-                raise LabError("lab responder did not become ready within 20 s")
-            time.sleep(0.05)
-        (state / "state.json").write_text(json.dumps({
-            "lab": name, "pid": pid, "profile": str(profile_path.resolve()),
-            "hosts": len(profile.hosts), "network": str(profile.network),
-        }), encoding="utf-8")
     except (LabError, OSError) as exc:
         down(name)
         if isinstance(exc, LabError):
@@ -154,7 +184,7 @@ def down(lab: str | None = None) -> list[str]:
 
 
 def _known_labs() -> set[str]:
-    names = {ns[len(PREFIX):].rsplit("-", 1)[0] for ns in lab_namespaces()}
+    names = {ns[len(PREFIX) :].rsplit("-", 1)[0] for ns in lab_namespaces()}
     if STATE_ROOT.exists():
         names |= {p.name for p in STATE_ROOT.iterdir() if p.is_dir()}
     return names

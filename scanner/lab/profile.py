@@ -99,8 +99,10 @@ class LabProfile(_Strict):
             raise ValueError(f"lab network {self.network} must be inside {LAB_NETWORK}")
         addresses = [self.scanner_address, *(h.address for h in self.hosts)]
         for addr in addresses:
-            if addr not in self.network or addr in {self.network.network_address,
-                                                    self.network.broadcast_address}:
+            if addr not in self.network or addr in {
+                self.network.network_address,
+                self.network.broadcast_address,
+            }:
                 raise ValueError(f"{addr} is not a host address of {self.network}")
         if len(set(addresses)) != len(addresses):
             raise ValueError("two hosts (or a host and the scanner) share an address")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -82,14 +83,14 @@ async def serve(profile: LabProfile, lab: str, ready: Path | None) -> None:
     for index, host in enumerate(profile.hosts):
         ns = host_namespace(lab, index)
         for service in host.http:
-            sock = open_in_netns(ns, lambda h=host, s=service: _listen(str(h.address), s.port))
+            sock = open_in_netns(ns, functools.partial(_listen, str(host.address), service.port))
             servers.append(await asyncio.start_server(_http_handler(service), sock=sock))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if ready is not None:
-        ready.write_text(f"{len(servers)}\n", encoding="utf-8")
+        await asyncio.to_thread(ready.write_text, f"{len(servers)}\n", encoding="utf-8")
     log.info("lab %s: %d listeners ready", lab, len(servers))
     await stop.wait()
     for server in servers:
@@ -120,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", required=True)
     parser.add_argument("--profile", required=True, type=Path)
     parser.add_argument("--ready", type=Path)
-    parser.add_argument("--daemonize", type=Path, metavar="LOG",
-                        help="detach, log to LOG, print the daemon's pid and return")
+    parser.add_argument(
+        "--daemonize",
+        type=Path,
+        metavar="LOG",
+        help="detach, log to LOG, print the daemon's pid and return",
+    )
     args = parser.parse_args(argv)
     if args.daemonize is not None:
         _daemonize(args.daemonize)

@@ -54,11 +54,9 @@ def host_namespace(lab: str, index: int) -> str:
 def lab_namespaces(lab: str | None = None) -> list[str]:
     """Return the existing lab namespaces (of one lab, or of every lab)."""
     prefix = f"{PREFIX}{lab}-" if lab else PREFIX
-    try:
-        names = os.listdir(NETNS_DIR)
-    except FileNotFoundError:
+    if not NETNS_DIR.is_dir():
         return []
-    return sorted(name for name in names if name.startswith(prefix))
+    return sorted(p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix))
 
 
 def _ip(*args: str, batch: str | None = None) -> None:
@@ -71,7 +69,9 @@ def _ip(*args: str, batch: str | None = None) -> None:
                 handle.write(batch)
                 path = handle.name
             argv += ["-batch", path]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=_IP_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=_IP_TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LabError(f"`ip {' '.join(args)}` failed to run: {exc}") from exc
     finally:
@@ -93,7 +93,10 @@ def build(profile: LabProfile, lab: str) -> None:
         raise LabError("building the lab needs root (network namespaces)")
     leftovers = lab_namespaces(lab)
     if leftovers:
-        raise LabError(f"lab {lab!r} already exists ({len(leftovers)} namespaces); run `ndaa-scan lab down {lab}`")
+        raise LabError(
+            f"lab {lab!r} already exists ({len(leftovers)} namespaces); "
+            f"run `ndaa-scan lab down {lab}`"
+        )
     sw, scan = switch_namespace(lab), scan_namespace(lab)
     hosts = [host_namespace(lab, i) for i in range(len(profile.hosts))]
     _ip(batch="".join(f"netns add {name}\n" for name in [sw, scan, *hosts]))
@@ -108,21 +111,31 @@ def build(profile: LabProfile, lab: str) -> None:
             "link set p-scan master br0 up",
         ]
         for index, (host, ns) in enumerate(zip(profile.hosts, hosts, strict=True)):
-            sw_batch.append(f"link add p{index} type veth peer name eth0 netns {ns} address {host.mac}")
+            sw_batch.append(
+                f"link add p{index} type veth peer name eth0 netns {ns} address {host.mac}"
+            )
             sw_batch.append(f"link set p{index} master br0 up")
         _ip("-n", sw, batch="\n".join(sw_batch) + "\n")
         # addrgenmode none: no IPv6 autoconf noise on fresh links (it loses ARP replies).
-        _ip("-n", scan, batch=(
-            "link set lo up\nlink set scan0 addrgenmode none\n"
-            f"addr add {profile.scanner_address}/{prefix} dev scan0\nlink set scan0 up\n"
-            # The scanner's only default route leads into the lab: nothing it sends can leave.
-            "route add default dev scan0\n"
-        ))
+        _ip(
+            "-n",
+            scan,
+            batch=(
+                "link set lo up\nlink set scan0 addrgenmode none\n"
+                f"addr add {profile.scanner_address}/{prefix} dev scan0\nlink set scan0 up\n"
+                # The scanner's only default route leads into the lab: nothing it sends can leave.
+                "route add default dev scan0\n"
+            ),
+        )
         for host, ns in zip(profile.hosts, hosts, strict=True):
-            _ip("-n", ns, batch=(
-                "link set lo up\nlink set eth0 addrgenmode none\n"
-                f"addr add {host.address}/{prefix} dev eth0\nlink set eth0 up\n"
-            ))
+            _ip(
+                "-n",
+                ns,
+                batch=(
+                    "link set lo up\nlink set eth0 addrgenmode none\n"
+                    f"addr add {host.address}/{prefix} dev eth0\nlink set eth0 up\n"
+                ),
+            )
     except LabError:
         remove_namespaces(lab_namespaces(lab))
         raise

@@ -33,10 +33,12 @@ def _route_iface(addr: IPv4Address) -> tuple[str, bool]:
     from scapy.config import conf
 
     iface, _src, gateway = conf.route.route(str(addr))
-    return str(iface), gateway in {"0.0.0.0", None, ""}
+    return str(iface), gateway in {"0.0.0.0", None, ""}  # noqa: S104 - scapy's "no gateway"
 
 
-def _arp_sweep(targets: list[str], iface: str, wait_s: float, inter: float) -> list[tuple[str, str]]:
+def _arp_sweep(
+    targets: list[str], iface: str, wait_s: float, inter: float
+) -> list[tuple[str, str]]:
     from scapy.layers.l2 import ARP, Ether
     from scapy.sendrecv import srp
 
@@ -94,21 +96,28 @@ class ArpProbe:
                 if budget <= 0:
                     break
                 try:
-                    async with asyncio.timeout(min(budget, len(chunk) * inter + ctx.limits.arp_wait_s + 10)):
+                    async with asyncio.timeout(
+                        min(budget, len(chunk) * inter + ctx.limits.arp_wait_s + 10)
+                    ):
                         replies = await asyncio.to_thread(
                             _arp_sweep, chunk, iface, ctx.limits.arp_wait_s, inter
                         )
                 except PermissionError:
                     return [
                         failed_result(
-                            "arp", "*", ProbeStatus.ERROR,
-                            "ARP needs root (raw packet sockets); skipped", started,
+                            "arp",
+                            "*",
+                            ProbeStatus.ERROR,
+                            "ARP needs root (raw packet sockets); skipped",
+                            started,
                         )
                     ]
                 except (OSError, TimeoutError) as exc:
                     log.warning("ARP sweep on %s failed: %s", iface, exc)
                     results.append(
-                        failed_result("arp", iface, ProbeStatus.ERROR, f"ARP on {iface}: {exc}", started)
+                        failed_result(
+                            "arp", iface, ProbeStatus.ERROR, f"ARP on {iface}: {exc}", started
+                        )
                     )
                     continue
                 results.extend(self._results(replies, ctx, started))
@@ -139,8 +148,13 @@ class ArpProbe:
                     elapsed_s=time.monotonic() - started,
                     observations=(
                         Observation(
-                            host=IPv4Address(ip), protocol="mac", field="mac", value=mac,
-                            mac=mac, probe="arp", observed_at=now,
+                            host=IPv4Address(ip),
+                            protocol="mac",
+                            field="mac",
+                            value=mac,
+                            mac=mac,
+                            probe="arp",
+                            observed_at=now,
                         ),
                     ),
                     reply_bytes=42,

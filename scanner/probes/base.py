@@ -84,4 +84,6 @@ async def run_host_probe(probe: HostProbe, host: IPv4Address, ctx: ProbeContext)
     except ExchangeError as exc:
         return failed_result(probe.info.name, str(host), exc.status, str(exc), started)
     except ScopeViolation as exc:
-        return failed_result(probe.info.name, str(host), ProbeStatus.OUT_OF_SCOPE, str(exc), started)
+        return failed_result(
+            probe.info.name, str(host), ProbeStatus.OUT_OF_SCOPE, str(exc), started
+        )

@@ -120,14 +120,21 @@ def parse_reply(data: bytes) -> HttpReply:
     )
 
 
-def observations_from(reply: HttpReply, host: IPv4Address, port: int, protocol: str) -> tuple[Observation, ...]:
+def observations_from(
+    reply: HttpReply, host: IPv4Address, port: int, protocol: str
+) -> tuple[Observation, ...]:
     """Flatten a reply into the shared ``http.*`` vocabulary."""
     now = utc_now()
 
     def obs(field: str, value: str) -> Observation:
         return Observation(
-            host=host, protocol=protocol, field=field, value=value, port=port,
-            probe="http_banner", observed_at=now,
+            host=host,
+            protocol=protocol,
+            field=field,
+            value=value,
+            port=port,
+            probe="http_banner",
+            observed_at=now,
         )
 
     out = [obs("status_line", reply.status_line)]
@@ -153,8 +160,12 @@ class HttpBannerProbe:
         ports=(80,),
         rarity=1,
         fields=(
-            "http.status_line", "http.server_header", "http.www_authenticate",
-            "http.location", "http.header_names", "http.title",
+            "http.status_line",
+            "http.server_header",
+            "http.www_authenticate",
+            "http.location",
+            "http.header_names",
+            "http.title",
         ),
     )
 
@@ -177,9 +188,12 @@ class HttpBannerProbe:
                 parsed = parse_reply(reply.data)
             except ProbeParseError as exc:
                 return ProbeResult(
-                    probe=self.info.name, target=f"{host}:{port}",
-                    status=ProbeStatus.PROTOCOL_ERROR, started_at=wall_start,
-                    elapsed_s=time.monotonic() - started, error=str(exc),
+                    probe=self.info.name,
+                    target=f"{host}:{port}",
+                    status=ProbeStatus.PROTOCOL_ERROR,
+                    started_at=wall_start,
+                    elapsed_s=time.monotonic() - started,
+                    error=str(exc),
                     reply_bytes=len(reply.data),
                 )
             return ProbeResult(

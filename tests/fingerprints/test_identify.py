@@ -22,8 +22,13 @@ def obs(host, key, value):
 
 
 def test_hikvision_banner_plus_oui_is_covered(db):
-    [device] = identify([obs("198.18.0.10", "mac.mac", "44:19:b6:4e:1a:20"),
-                         obs("198.18.0.10", "http.server_header", "App-webs/")], db)
+    [device] = identify(
+        [
+            obs("198.18.0.10", "mac.mac", "44:19:b6:4e:1a:20"),
+            obs("198.18.0.10", "http.server_header", "App-webs/"),
+        ],
+        db,
+    )
     assert device.maker == "hikvision"
     assert device.coverage.status is CoverageStatus.COVERED
     assert any("889(f)(3)(B)" in basis for basis in device.coverage.basis)
@@ -40,8 +45,16 @@ def test_mac_prefix_alone_is_a_lead_not_a_verdict(db):
 
 
 def test_axis_is_not_covered(db):
-    [device] = identify([obs("198.18.0.11", "http.www_authenticate",
-                             'Digest realm="AXIS_ACCC8E3A0A8F", nonce="x", qop="auth"')], db)
+    [device] = identify(
+        [
+            obs(
+                "198.18.0.11",
+                "http.www_authenticate",
+                'Digest realm="AXIS_ACCC8E3A0A8F", nonce="x", qop="auth"',
+            )
+        ],
+        db,
+    )
     assert device.maker == "axis"
     assert device.coverage.status is CoverageStatus.NOT_COVERED
 
@@ -53,8 +66,16 @@ def test_generic_webs_is_not_evidence(db):
 
 
 def test_dahua_serial_is_captured_from_the_realm(db):
-    [device] = identify([obs("198.18.0.13", "http.www_authenticate",
-                             'Digest realm="Login to 4H01D66PAJ2FA64", qop="auth", nonce="1"')], db)
+    [device] = identify(
+        [
+            obs(
+                "198.18.0.13",
+                "http.www_authenticate",
+                'Digest realm="Login to 4H01D66PAJ2FA64", qop="auth", nonce="1"',
+            )
+        ],
+        db,
+    )
     assert (device.maker, device.serial) == ("dahua", "4H01D66PAJ2FA64")
 
 
@@ -64,22 +85,37 @@ def test_https_observations_use_the_http_rules(db):
 
 
 def test_conflicting_evidence_is_reported(db):
-    [device] = identify([obs("198.18.0.15", "mac.mac", "ac:cc:8e:00:00:01"),
-                         obs("198.18.0.15", "http.server_header", "App-webs/")], db)
+    [device] = identify(
+        [
+            obs("198.18.0.15", "mac.mac", "ac:cc:8e:00:00:01"),
+            obs("198.18.0.15", "http.server_header", "App-webs/"),
+        ],
+        db,
+    )
     assert device.maker == "hikvision"
-    assert device.conflicts and "axis" in device.conflicts[0]
+    assert device.conflicts
+    assert "axis" in device.conflicts[0]
 
 
 def test_devices_are_sorted_by_address(db):
-    devices = identify([obs("198.18.0.100", "http.server_header", "x"),
-                        obs("198.18.0.9", "http.server_header", "y")], db)
+    devices = identify(
+        [
+            obs("198.18.0.100", "http.server_header", "x"),
+            obs("198.18.0.9", "http.server_header", "y"),
+        ],
+        db,
+    )
     assert [d.device_key for d in devices] == ["198.18.0.9", "198.18.0.100"]
 
 
 @pytest.mark.parametrize(
     ("mac", "maker", "brand"),
-    [("44:19:b6:00:00:01", "hikvision", None), ("3c:ef:8c:00:00:01", "dahua", None),
-     ("00:40:8c:00:00:01", "axis", None), ("00:1f:54:00:00:01", None, "Lorex")],
+    [
+        ("44:19:b6:00:00:01", "hikvision", None),
+        ("3c:ef:8c:00:00:01", "dahua", None),
+        ("00:40:8c:00:00:01", "axis", None),
+        ("00:1f:54:00:00:01", None, "Lorex"),
+    ],
 )
 def test_oui_leads(mac, maker, brand):
     lead = oui_lead(mac)
@@ -93,9 +129,21 @@ def test_randomised_mac_has_no_registrant():
 
 
 @settings(max_examples=200, deadline=1000)
-@given(st.sampled_from(["http.server_header", "http.www_authenticate", "http.title", "rtsp.server_header",
-                        "mac.mac"]), st.text(max_size=4096))
+@given(
+    st.sampled_from(
+        [
+            "http.server_header",
+            "http.www_authenticate",
+            "http.title",
+            "rtsp.server_header",
+            "mac.mac",
+        ]
+    ),
+    st.text(max_size=4096),
+)
 def test_no_rule_raises_on_arbitrary_values(key, value):
     protocol, field = key.split(".")
-    identify([Observation(host=IPv4Address("198.18.0.1"), protocol=protocol, field=field, value=value)],
-             load_database())
+    identify(
+        [Observation(host=IPv4Address("198.18.0.1"), protocol=protocol, field=field, value=value)],
+        load_database(),
+    )

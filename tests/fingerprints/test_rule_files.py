@@ -47,10 +47,12 @@ def test_verifier_reports_line_numbers():
     problems = verify_files([BAD / "broken.toml"])
     by_rule = {p.rule_id: p.line for p in problems}
     text = (BAD / "broken.toml").read_text().splitlines()
-    assert 'broken.counterexample-matches' in text[by_rule["broken.counterexample-matches"] - 1]
+    assert "broken.counterexample-matches" in text[by_rule["broken.counterexample-matches"] - 1]
 
 
-@pytest.mark.parametrize(("name", "needle"), [("not_toml.toml", "TOML error"), ("unknown_key.toml", "schema error")])
+@pytest.mark.parametrize(
+    ("name", "needle"), [("not_toml.toml", "TOML error"), ("unknown_key.toml", "schema error")]
+)
 def test_verifier_reports_unreadable_files(name, needle):
     problems = verify_files([BAD / name])
     assert len(problems) == 1

@@ -22,13 +22,23 @@ PROFILE = ROOT / "examples" / "lab" / "skeleton.toml"
 
 
 def ndaa(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "scanner", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=ROOT,
+    )
 
 
 def in_scan_ns(lab_name, code):
-    return subprocess.run(["ip", "netns", "exec", f"ndl-{lab_name}-scan", sys.executable, "-c", code],
-                          capture_output=True, timeout=30, check=True).stdout
+    return subprocess.run(
+        ["ip", "netns", "exec", f"ndl-{lab_name}-scan", sys.executable, "-c", code],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +51,40 @@ def skeleton_lab():
     assert lab_namespaces(name) == []
 
 
+def strip_date(data: bytes) -> bytes:
+    return b"\r\n".join(line for line in data.split(b"\r\n") if not line.startswith(b"Date: "))
+
+
 def test_responders_send_the_profile_bytes(skeleton_lab):
     profile = load_profile(PROFILE)
     for host in profile.hosts:
         request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-        wire = in_scan_ns(skeleton_lab, (
-            "import socket,sys\n"
-            f"s=socket.create_connection(('{host.address}',80),timeout=5)\n"
-            f"s.sendall({request!r})\n"
-            "d=b''\n"
-            "while (c:=s.recv(65536)): d+=c\n"
-            "sys.stdout.buffer.write(d)\n"
-        ))
+        wire = in_scan_ns(
+            skeleton_lab,
+            (
+                "import socket,sys\n"
+                f"s=socket.create_connection(('{host.address}',80),timeout=5)\n"
+                f"s.sendall({request!r})\n"
+                "d=b''\n"
+                "while (c:=s.recv(65536)): d+=c\n"
+                "sys.stdout.buffer.write(d)\n"
+            ),
+        )
         expected = render_http(host.http[0], request)
-        strip_date = lambda b: b"\r\n".join(l for l in b.split(b"\r\n") if not l.startswith(b"Date: "))  # noqa: E731
+
         assert strip_date(wire) == strip_date(expected)
 
 
 def test_sweep_finds_both_devices_and_marks_hikvision_covered(skeleton_lab, tmp_path):
-    proc = ndaa("sweep", "--netns", f"ndl-{skeleton_lab}-scan", "198.18.0.0/24", "--out", str(tmp_path), "--json")
+    proc = ndaa(
+        "sweep",
+        "--netns",
+        f"ndl-{skeleton_lab}-scan",
+        "198.18.0.0/24",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert proc.returncode == 1, proc.stderr  # covered devices found -> exit 1 (CI policy)
     inventory = json.loads(proc.stdout)
     by_address = {d["addresses"][0]: d for d in inventory["devices"]}
@@ -69,9 +94,14 @@ def test_sweep_finds_both_devices_and_marks_hikvision_covered(skeleton_lab, tmp_
         device = by_address[address]
         assert device["maker"] == expected.maker
         assert (device["covered"] == "covered") is expected.covered
-        assert device["mac"] == next(h.mac for h in load_profile(PROFILE).hosts if str(h.address) == address)
+        assert device["mac"] == next(
+            h.mac for h in load_profile(PROFILE).hosts if str(h.address) == address
+        )
     hik = by_address["198.18.0.10"]
-    assert {e["rule_id"] for e in hik["evidence"]} >= {"hikvision.http.server-app-webs", "oui.4419b6"}
+    assert {e["rule_id"] for e in hik["evidence"]} >= {
+        "hikvision.http.server-app-webs",
+        "oui.4419b6",
+    }
     assert (tmp_path / "inventory.csv").read_text().count("\n") == 3
     results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert {r["probe"] for r in results} == {"arp", "http_banner"}
@@ -82,9 +112,22 @@ def test_lab_down_cleans_up_after_a_crash(tmp_path):
     lab.down(name)
     build(load_profile(PROFILE), name)  # namespaces exist, as if `lab up` died right here
     ready = tmp_path / "ready"
-    orphan = subprocess.Popen([sys.executable, "-m", "scanner.lab.responder", "--lab", name,
-                               "--profile", str(PROFILE), "--ready", str(ready)],
-                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    orphan = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scanner.lab.responder",
+            "--lab",
+            name,
+            "--profile",
+            str(PROFILE),
+            "--ready",
+            str(ready),
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         while not ready.exists() and time.monotonic() < deadline:
@@ -105,8 +148,17 @@ def test_two_labs_do_not_collide(skeleton_lab, tmp_path):
     lab.up(PROFILE, other)
     try:
         for name in (skeleton_lab, other):
-            proc = ndaa("sweep", "--netns", f"ndl-{name}-scan", "198.18.0.0/24", "--out",
-                        str(tmp_path / name), "--quiet", "--fail-on", "never")
+            proc = ndaa(
+                "sweep",
+                "--netns",
+                f"ndl-{name}-scan",
+                "198.18.0.0/24",
+                "--out",
+                str(tmp_path / name),
+                "--quiet",
+                "--fail-on",
+                "never",
+            )
             assert proc.returncode == 0, proc.stderr
             inventory = json.loads((tmp_path / name / "inventory.json").read_text())
             assert inventory["summary"]["devices"] == 2

@@ -14,18 +14,29 @@ T0 = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
 def observations(rows):
     return [
-        Observation(host=IPv4Address(host), protocol=key.split(".")[0], field=key.split(".")[1],
-                    value=value, observed_at=T0)
+        Observation(
+            host=IPv4Address(host),
+            protocol=key.split(".")[0],
+            field=key.split(".")[1],
+            value=value,
+            observed_at=T0,
+        )
         for host, key, value in rows
     ]
 
 
 def make_inventory(rows, **scan) -> Inventory:
     info = ScanInfo(
-        scope=("198.18.0.0/24",), started_at=T0, finished_at=T0.replace(minute=1),
-        probes=("arp", "http_banner"), status_counts={"arp": {"success": 3}},
-        tool_version="0.1.0", fingerprint_db_version="sha256:test", operator="golden",
-        limitations=("test limitation",), **scan,
+        scope=("198.18.0.0/24",),
+        started_at=T0,
+        finished_at=T0.replace(minute=1),
+        probes=("arp", "http_banner"),
+        status_counts={"arp": {"success": 3}},
+        tool_version="0.1.0",
+        fingerprint_db_version="sha256:test",
+        operator="golden",
+        limitations=("test limitation",),
+        **scan,
     )
     return build_inventory(identify(observations(rows), load_database()), info)
 
@@ -34,7 +45,11 @@ CITY_SAMPLE = [
     ("198.18.0.10", "mac.mac", "44:19:b6:4e:1a:20"),
     ("198.18.0.10", "http.server_header", "App-webs/"),
     ("198.18.0.11", "mac.mac", "ac:cc:8e:3a:0a:8f"),
-    ("198.18.0.11", "http.www_authenticate", 'Digest realm="AXIS_ACCC8E3A0A8F", nonce="n", qop="auth"'),
+    (
+        "198.18.0.11",
+        "http.www_authenticate",
+        'Digest realm="AXIS_ACCC8E3A0A8F", nonce="n", qop="auth"',
+    ),
     ("198.18.0.12", "mac.mac", "3c:ef:8c:00:00:07"),
 ]
 

@@ -25,7 +25,9 @@ def test_golden(sample_inventory, fmt, update_golden):
     data = render(sample_inventory, fmt)
     if update_golden:
         path.write_bytes(data)
-    assert data == path.read_bytes(), f"{path} differs; rerun with --update-golden and review the diff"
+    assert data == path.read_bytes(), (
+        f"{path} differs; rerun with --update-golden and review the diff"
+    )
 
 
 def test_json_round_trips(sample_inventory):
@@ -62,10 +64,18 @@ def test_hostile_strings_are_harmless(hostile_inventory):
 
 
 def test_diff_finds_new_gone_and_changed(sample_inventory):
-    later = make_inventory([*CITY_SAMPLE[:2], ("198.18.0.12", "mac.mac", "3c:ef:8c:00:00:07"),
-                            ("198.18.0.12", "http.www_authenticate",
-                             'Digest realm="Login to 4H01D66PAJ2FA64", qop="auth", nonce="1"'),
-                            ("198.18.0.20", "mac.mac", "00:40:8c:00:00:20")])
+    later = make_inventory(
+        [
+            *CITY_SAMPLE[:2],
+            ("198.18.0.12", "mac.mac", "3c:ef:8c:00:00:07"),
+            (
+                "198.18.0.12",
+                "http.www_authenticate",
+                'Digest realm="Login to 4H01D66PAJ2FA64", qop="auth", nonce="1"',
+            ),
+            ("198.18.0.20", "mac.mac", "00:40:8c:00:00:20"),
+        ]
+    )
     result = diff_inventories(sample_inventory, later)
     assert [r.device_key for r in result.added] == ["198.18.0.20"]
     assert [r.device_key for r in result.removed] == ["198.18.0.11"]

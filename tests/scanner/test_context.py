@@ -1,9 +1,9 @@
 """ProbeContext against hostile loopback peers: every exchange ends, bounded, as a value."""
 
 import asyncio
-from contextlib import asynccontextmanager
 import socket
 import struct
+from contextlib import asynccontextmanager
 from ipaddress import IPv4Address
 
 import pytest

@@ -51,7 +51,8 @@ def test_target_file(tmp_path):
     path = tmp_path / "targets.txt"
     path.write_text("# lobby cameras\n198.18.0.10\n\n198.18.0.20-21  # garage\n")
     assert parse_targets([f"@{path}"]) == (
-        IPv4Network("198.18.0.10/32"), IPv4Network("198.18.0.20/31")
+        IPv4Network("198.18.0.10/32"),
+        IPv4Network("198.18.0.20/31"),
     )
 
 
