@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from scanner import cli
-from scanner.cli import main
+from scanner.cli import main, sweep_command
 
 
 def run(*args, stdin=None):
@@ -72,7 +71,7 @@ def test_sweep_refuses_outside_the_safe_ranges_before_any_send(target, monkeypat
     def no_network(*_args, **_kwargs):
         raise AssertionError("a probe context was created for a refused scope")
 
-    monkeypatch.setattr(cli, "sweep", no_network)
+    monkeypatch.setattr(sweep_command, "sweep", no_network)
     monkeypatch.setattr("scanner.sweeper.ProbeContext", no_network)
     assert main(["sweep", target, "--out", "/nonexistent-never-written"]) == 2
     assert "refusing to scan" in capsys.readouterr().err

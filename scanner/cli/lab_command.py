@@ -1,0 +1,85 @@
+"""``ndaa-scan lab``: build, inspect and remove the simulated device lab."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scanner import lab
+from scanner.cli.common import (
+    EXIT_OK,
+    EXIT_UNABLE,
+    CliError,
+    lab_app,
+    stderr,
+    stdout_console,
+)
+from scanner.errors import LabError
+
+
+@lab_app.command("up")
+def lab_up(
+    profile: Annotated[
+        Path, typer.Option("--profile", help="Lab profile (TOML), e.g. examples/lab/skeleton.toml.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Lab name (default: the profile's); 1-12 of a-z0-9."),
+    ] = None,
+) -> int:
+    """Build the lab's namespaces and start its device responders."""
+    try:
+        state = lab.up(profile, name)
+    except LabError as exc:
+        raise CliError(str(exc), EXIT_UNABLE) from exc
+    stderr.print(
+        f"lab {state.lab} up: {state.hosts} hosts on {state.network}; "
+        f"scanner namespace {state.scan_namespace}"
+    )
+    stderr.print(f"sweep it with: ndaa-scan sweep --netns {state.scan_namespace} {state.network}")
+    return EXIT_OK
+
+
+@lab_app.command("down")
+def lab_down(
+    name: Annotated[str | None, typer.Argument(help="Lab to remove (default: every lab).")] = None,
+) -> int:
+    """Remove a lab's namespaces, links and processes (also after a crash)."""
+    try:
+        removed = lab.down(name)
+    except LabError as exc:
+        raise CliError(str(exc), EXIT_UNABLE) from exc
+    stderr.print("removed: " + (", ".join(removed) if removed else "nothing"))
+    return EXIT_OK
+
+
+@lab_app.command("status")
+def lab_status(
+    name: Annotated[
+        str | None, typer.Argument(help="Lab to describe (default: every lab).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """List labs: namespaces, responder processes, scanner namespace."""
+    found = lab.status(name)
+    states = found if isinstance(found, list) else [found]
+    if json_output:
+        sys.stdout.write(json.dumps([s.model_dump() for s in states], indent=2) + "\n")
+        return EXIT_OK
+    if not states:
+        stdout_console().print("no lab is running")
+    for state in states:
+        alive = "running" if state.responder_pids else "[red]not running[/]"
+        stdout_console().print(
+            f"{state.lab}: {state.namespaces} namespaces, responder {alive}, "
+            f"{state.hosts or '?'} hosts on {state.network or '?'}, "
+            f"scanner in {state.scan_namespace}"
+        )
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ fingerprints
