@@ -32,8 +32,8 @@ from scanner.cli.common import (
     load_db,
     stderr,
     stdout_console,
-    write_atomic,
 )
+from scanner.cli.outputs import publish_inventory
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
 from scanner.netns import enter_netns
@@ -215,8 +215,7 @@ def sweep_command(
         limitations=_limitations(probe_names, results),
     )
     inventory = build_inventory(identities, scan)
-    for fmt in (ExportFormat.JSON, ExportFormat.CSV):
-        write_atomic(out / f"inventory{fmt.suffix}", inventory, fmt)
+    written = publish_inventory(inventory, out)
     if json_output:
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:
