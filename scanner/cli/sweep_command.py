@@ -220,9 +220,7 @@ def sweep_command(
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:
         render_table(inventory, stdout_console())
-        stderr.print(
-            f"wrote {out / 'inventory.json'}, {out / 'inventory.csv'}, {out / 'results.jsonl'}"
-        )
+        stderr.print("wrote " + ", ".join(str(p) for p in [*written, out / "results.jsonl"]))
     return exit_code_for(inventory, fail_on)
 
 
