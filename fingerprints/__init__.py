@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from fingerprints.coverage import coverage_for, covered_entities
+from fingerprints.catalogue import OemBrand, brand_entry, oem_brands
+from fingerprints.coverage import coverage_for, covered_entities, review_makers
 from fingerprints.database import FingerprintDB, RuleLoadError, load_database
 from fingerprints.identity import (
     ConfidenceLevel,
@@ -17,7 +18,8 @@ from fingerprints.identity import (
     DeviceIdentity,
     Evidence,
 )
-from fingerprints.verdict import identify
+from fingerprints.oui import OuiLead, oui_lead
+from fingerprints.verdict import group_devices, identify, identify_device
 from fingerprints.verify import Problem, verify_files
 
 __all__ = [
@@ -27,12 +29,20 @@ __all__ = [
     "DeviceIdentity",
     "Evidence",
     "FingerprintDB",
+    "OemBrand",
+    "OuiLead",
     "Problem",
     "RuleLoadError",
+    "brand_entry",
     "coverage_for",
     "covered_entities",
+    "group_devices",
     "identify",
+    "identify_device",
     "load_database",
+    "oem_brands",
+    "oui_lead",
+    "review_makers",
     "verify_files",
 ]
 

@@ -6,10 +6,11 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from fingerprints.identity import Coverage, CoverageStatus
 
-__all__ = ["CoveredEntity", "coverage_for", "covered_entities"]
+__all__ = ["CoveredEntity", "coverage_for", "covered_entities", "review_makers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +23,23 @@ class CoveredEntity:
     equipment: str
     fcc_covered_list: str
     source: str
+    subsidiaries: tuple[str, ...] = ()
+    purpose_limited: bool = False
 
 
 @cache
-def covered_entities() -> dict[str, CoveredEntity]:
-    """Return the covered entities from ``reference/covered_entities.toml`` by maker slug."""
+def _catalogue() -> dict[str, Any]:
     text = (
         resources.files("fingerprints")
         .joinpath("reference/covered_entities.toml")
         .read_text("utf-8")
     )
-    data = tomllib.loads(text)
+    return tomllib.loads(text)
+
+
+@cache
+def covered_entities() -> dict[str, CoveredEntity]:
+    """Return the covered entities from ``reference/covered_entities.toml`` by maker slug."""
     return {
         entry["slug"]: CoveredEntity(
             slug=entry["slug"],
@@ -41,9 +48,17 @@ def covered_entities() -> dict[str, CoveredEntity]:
             equipment=entry["equipment"],
             fcc_covered_list=entry["fcc_covered_list"],
             source=entry["source"],
+            subsidiaries=tuple(entry.get("subsidiaries", ())),
+            purpose_limited=bool(entry.get("purpose_limited", False)),
         )
-        for entry in data["entity"]
+        for entry in _catalogue()["entity"]
     }
+
+
+@cache
+def review_makers() -> dict[str, str]:
+    """Makers that are not covered themselves but need a human look (slug -> note)."""
+    return {entry["slug"]: entry["note"] for entry in _catalogue().get("review", ())}
 
 
 def coverage_for(maker: str | None, *, decisive: bool) -> Coverage:
@@ -62,6 +77,8 @@ def coverage_for(maker: str | None, *, decisive: bool) -> Coverage:
             entity=entity.name if entity else None,
             note=f"lead only: weak evidence points to a {hint}; confirm before acting",
         )
+    if maker in review_makers():
+        return Coverage(status=CoverageStatus.UNDETERMINED, note=review_makers()[maker])
     if entity is None:
         return Coverage(status=CoverageStatus.NOT_COVERED, note=f"{maker} is not a covered entity")
     return Coverage(
@@ -72,4 +89,5 @@ def coverage_for(maker: str | None, *, decisive: bool) -> Coverage:
             "2 CFR 200.216 (grant and loan funds)",
             f"FCC Covered List, entry of {entity.fcc_covered_list}",
         ),
+        note=str(_catalogue()["purpose_note"]) if entity.purpose_limited else None,
     )

@@ -26,6 +26,7 @@ __all__ = [
     "RuleLoadError",
     "Vocabulary",
     "default_rules_dir",
+    "excerpt",
     "load_database",
     "load_vocabulary",
 ]
@@ -43,6 +44,16 @@ _FLAG_BITS: Final = {
 
 log = logging.getLogger(__name__)
 _INTERPOLATION: Final = re.compile(r"\{([a-z_]+)\}")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def excerpt(value: str, limit: int = 300) -> str:
+    """One printable line of at most ``limit`` characters for the evidence list.
+
+    Control characters (CR, LF, NUL, ESC...) are shown as escapes: a banner excerpt must not
+    break a CSV row, a terminal or a log line.
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], value[: limit * 2])[:limit]
 
 
 class RuleLoadError(Exception):
@@ -149,7 +160,8 @@ class FingerprintDB:
 
     def __post_init__(self) -> None:
         for compiled in self.rules:
-            self.by_field.setdefault(compiled.rule.field, []).append(compiled)
+            for key in (compiled.rule.field, *compiled.rule.also):
+                self.by_field.setdefault(key, []).append(compiled)
 
     def evidence_for(self, key: str, value: str, port: int | None = None) -> list[Evidence]:
         """Return the evidence every rule on ``key`` finds in ``value``."""
@@ -164,13 +176,14 @@ class FingerprintDB:
                 Evidence(
                     rule_id=compiled.rule.id,
                     field=key,
-                    matched=value[:300],
+                    matched=excerpt(value),
                     captures=captures,
                     asserts=compiled.asserted(captures),
                     certainty=compiled.rule.certainty,
                     source=compiled.rule.source,
                     description=compiled.rule.description,
                     port=port,
+                    lead=compiled.rule.lead,
                 )
             )
         return found

@@ -40,6 +40,8 @@ class Evidence(BaseModel):
     source: str
     description: str = ""
     port: int | None = None
+    #: A generic clue that may break a tie but never decides a verdict on its own.
+    lead: bool = False
 
 
 class Coverage(BaseModel):
@@ -73,3 +75,9 @@ class DeviceIdentity(BaseModel):
     level: ConfidenceLevel
     evidence: tuple[Evidence, ...] = ()
     conflicts: tuple[str, ...] = ()
+    #: Hikvision SADP DetailOEMCode (1 = baseline build, other values = an OEM customer build).
+    oem_code: str | None = None
+    #: Every MAC address tied to the device (ARP, SADP/DHIP payloads, WS-Discovery UUID).
+    macs: tuple[str, ...] = ()
+    #: Plain-language remarks an auditor should read (traps avoided, review flags, OEM builds).
+    notes: tuple[str, ...] = ()

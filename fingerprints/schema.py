@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Example", "Rule", "RuleFile"]
+__all__ = ["Example", "Rule", "RuleFile", "json_schema"]
 
 _ID = r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$"
 
@@ -44,6 +44,12 @@ class Rule(BaseModel):
     counterexamples: tuple[Example, ...] = ()
     unanchored_why: str | None = None
     overrides: tuple[str, ...] = ()
+    #: Other observation keys carrying the same value through another probe (ONVIF scopes are
+    #: read both from WS-Discovery and from GetScopes), so one rule serves them all.
+    also: tuple[str, ...] = ()
+    #: A generic clue (bare ``Webs``, a shared ``Public:`` list): it may break a tie but never
+    #: decides a verdict on its own, however many of them agree (research/fingerprints.md §13).
+    lead: bool = False
 
 
 class RuleFile(BaseModel):
@@ -53,5 +59,17 @@ class RuleFile(BaseModel):
 
     schema_version: Literal[1]
     maker: str
+    #: Key in ``reference/covered_entities.toml`` when the maker is a covered entity.
+    covered_entity: str | None = None
     sources: tuple[str, ...] = ()
-    rule: tuple[Rule, ...] = Field(min_length=1)
+    #: Why a file holds few or no rules (Hytera: only MAC prefixes are known).
+    gaps: tuple[str, ...] = ()
+    rule: tuple[Rule, ...] = ()
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of a rule file (``reference/rule-file.schema.json``), for editors."""
+    schema = RuleFile.model_json_schema()
+    schema["$id"] = "https://ndaa-scan.invalid/schema/rule-file.schema.json"
+    schema["title"] = "ndaa-scan fingerprint rule file"
+    return schema

@@ -3,6 +3,26 @@
 Prints ``path:line: FAIL: rule-id: message`` lines that editors can parse. Run it as
 ``ndaa-scan fingerprints verify [FILES]`` or ``python -m fingerprints.verify``; the exit status
 is the number of failures (capped at 100).
+
+The ten checks of research/aesthetics.md §7.5:
+
+1. TOML or schema error (unknown keys included);
+2. a pattern that does not compile, is not anchored without ``unanchored_why``, or has an
+   unnamed capture group;
+3. a named group, ``asserts`` key or ``expect`` key outside the output-field vocabulary; a maker
+   or device class outside ``reference/vocabulary.toml``; a maker other than the file's; an
+   interpolation with no target; a ``covered_entity`` that is not in the catalogue;
+4. a rule with no example or more than 20;
+5. an example that does not match or yields a value other than its ``expect``, and a named group
+   no example checks;
+6. a counterexample that matches;
+7. shadowing: an earlier rule on the same field of the same file matches a later rule's example,
+   or a rule asserting another maker (anywhere in the files verified together) does, without
+   ``overrides``;
+8. duplicate rule ids (across all files), descriptions or examples;
+9. a ``field`` (or ``also`` key) outside the observation vocabulary (``scanner.results``);
+10. regex cost: each pattern is timed on adversarial 4 KiB inputs, including its own examples
+    repeated to 4 KiB.
 """
 
 from __future__ import annotations
@@ -16,19 +36,23 @@ from typing import Final
 
 import regex
 
+from fingerprints.coverage import covered_entities
 from fingerprints.database import (
+    CompiledRule,
     RuleLoadError,
     compile_rule,
     default_rules_dir,
     load_vocabulary,
     read_rule_file,
 )
-from fingerprints.schema import Rule
+from fingerprints.schema import Rule, RuleFile
 from scanner.results import FIELD_VOCABULARY
 
 __all__ = ["Problem", "main", "verify_files"]
 
 MAX_EXAMPLES: Final = 20
+#: A clue flagged ``lead`` is weak by definition; more certainty than this contradicts the flag.
+LEAD_MAX_CERTAINTY: Final = 0.4
 # A pattern that needs more than this on a 4 KiB adversarial value is a ReDoS risk.
 MAX_PATTERN_SECONDS: Final = 0.05
 _ADVERSARIAL: Final = (
@@ -68,10 +92,21 @@ def _known_fields() -> frozenset[str]:
     )
 
 
+def _adversarial(rule: Rule) -> Iterable[str]:
+    yield from _ADVERSARIAL
+    for example in rule.examples[:3]:
+        if example.text:
+            yield (example.text * (4096 // len(example.text) + 1))[:4096]
+            yield (example.text[: len(example.text) // 2] * 4096)[:4096]
+
+
 def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
     vocabulary = load_vocabulary()
-    if rule.field not in _known_fields():
-        yield f"field {rule.field!r} is not in the observation vocabulary"
+    for key in (rule.field, *rule.also):
+        if key not in _known_fields():
+            yield f"field {key!r} is not in the observation vocabulary"
+    if rule.field in rule.also:
+        yield "also repeats the rule's own field"
     try:
         compiled = compile_rule(rule, path, maker_file)
     except regex.error as exc:
@@ -96,6 +131,10 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
                 yield f"asserts {key} interpolates {{{name}}}, which the pattern does not capture"
     if (maker := rule.asserts.get("maker")) and maker not in vocabulary.makers:
         yield f"maker {maker!r} is not in reference/vocabulary.toml"
+    elif maker and maker != maker_file:
+        yield f"asserts maker {maker!r} in the rule file of {maker_file!r}"
+    if rule.lead and rule.certainty > LEAD_MAX_CERTAINTY:
+        yield f"a lead rule may not be more certain than {LEAD_MAX_CERTAINTY}"
     if (cls := rule.asserts.get("device_class")) and cls not in vocabulary.device_classes:
         yield f"device_class {cls!r} is not in reference/vocabulary.toml"
     if not rule.examples:
@@ -106,6 +145,10 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
     if len(set(texts)) != len(texts):
         yield "duplicate examples"
     covered_groups: set[str] = set()
+    for index, example in enumerate((*rule.examples, *rule.counterexamples)):
+        for key in example.expect:
+            if key not in vocabulary.output_fields:
+                yield f"example {index} expects {key!r}, which is not an output field"
     for index, example in enumerate(rule.examples):
         captures = compiled.match(example.text)
         if captures is None:
@@ -122,7 +165,7 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
     for index, counter in enumerate(rule.counterexamples):
         if compiled.match(counter.text) is not None:
             yield f"counterexample {index} matches: {counter.text[:80]!r}"
-    for value in _ADVERSARIAL:
+    for value in _adversarial(rule):
         try:
             pattern.search(value, timeout=MAX_PATTERN_SECONDS)
         except TimeoutError:
@@ -130,11 +173,53 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
             break
 
 
+def _shadowing(
+    loaded: Sequence[tuple[Path, str, RuleFile, str]],
+) -> Iterable[tuple[Path, int, str, str]]:
+    """Check 7: an example of one rule that another, earlier or other-maker, rule also matches."""
+    compiled: list[tuple[Path, str, RuleFile, CompiledRule, int]] = []
+    for path, text, rule_file, _ in loaded:
+        for index, rule in enumerate(rule_file.rule):
+            try:
+                compiled.append(
+                    (path, text, rule_file, compile_rule(rule, path, rule_file.maker), index)
+                )
+            except regex.error:
+                continue  # reported by _check_rule
+    for path, text, rule_file, later, position in compiled:
+        keys = {later.rule.field, *later.rule.also}
+        mine = later.rule.asserts.get("maker")
+        for other_path, _, other_file, other, other_position in compiled:
+            if other is later or other.rule.id in later.rule.overrides:
+                continue
+            if not keys & {other.rule.field, *other.rule.also}:
+                continue
+            theirs = other.rule.asserts.get("maker")
+            same_file = other_path == path and other_file is rule_file
+            earlier = same_file and other_position < position
+            clash = theirs is not None and mine is not None and theirs != mine
+            if not (earlier or clash):
+                continue
+            for index, example in enumerate(later.rule.examples):
+                if other.match(example.text) is not None:
+                    why = f"asserts maker {theirs!r}" if clash else "comes first in the same file"
+                    yield (
+                        path,
+                        _line_of(text, later.rule.id),
+                        later.rule.id,
+                        f"example {index} is also matched by {other.rule.id} ({why}); "
+                        "fix the patterns or list it in overrides",
+                    )
+                    break
+
+
 def verify_files(paths: Sequence[Path]) -> list[Problem]:
     """Verify rule files and return every problem found."""
     problems: list[Problem] = []
     seen_ids: dict[str, Path] = {}
     vocabulary = load_vocabulary()
+    entities = covered_entities()
+    loaded: list[tuple[Path, str, RuleFile, str]] = []
     for path in paths:
         try:
             rule_file = read_rule_file(path)
@@ -142,11 +227,28 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
             problems.append(Problem(path, exc.line, "FAIL", "-", exc.message))
             continue
         text = path.read_text(encoding="utf-8")
+        loaded.append((path, text, rule_file, rule_file.maker))
         if rule_file.maker not in vocabulary.makers:
             problems.append(
                 Problem(path, 1, "FAIL", "-", f"maker {rule_file.maker!r} is not in the vocabulary")
             )
+        if rule_file.covered_entity is not None and rule_file.covered_entity not in entities:
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    "FAIL",
+                    "-",
+                    f"covered_entity {rule_file.covered_entity!r} is not in "
+                    "reference/covered_entities.toml",
+                )
+            )
+        if not rule_file.rule and not rule_file.gaps:
+            problems.append(
+                Problem(path, 1, "FAIL", "-", "file has no rule; say why in gaps = [...]")
+            )
         descriptions: set[str] = set()
+        ids_here = {rule.id for rule in rule_file.rule}
         for rule in rule_file.rule:
             line = _line_of(text, rule.id)
             if rule.id in seen_ids:
@@ -164,9 +266,18 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
                 problems.append(Problem(path, line, "FAIL", rule.id, "duplicate description"))
             descriptions.add(rule.description)
             problems.extend(
+                Problem(path, line, "FAIL", rule.id, f"overrides unknown rule {target!r}")
+                for target in rule.overrides
+                if target not in ids_here and target not in seen_ids
+            )
+            problems.extend(
                 Problem(path, line, "FAIL", rule.id, msg)
                 for msg in _check_rule(rule, path, rule_file.maker)
             )
+    problems.extend(
+        Problem(path, line, "FAIL", rule_id, message)
+        for path, line, rule_id, message in _shadowing(loaded)
+    )
     return problems
 
 

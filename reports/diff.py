@@ -18,8 +18,12 @@ DIFF_FIELDS: Final = (
     "firmware",
     "serial",
     "covered",
+    "level",
+    "device_class",
     "mac",
     "addresses",
+    # A replaced camera answering again is the change an operator most needs to see.
+    "flags",
 )
 
 
@@ -51,7 +55,7 @@ class InventoryDiff(BaseModel):
 
 def _identity_key(record: InventoryRecord) -> str:
     # A device keeps its MAC when DHCP moves it; fall back to the address for routed devices.
-    return record.mac or record.device_key
+    return record.history_key
 
 
 def _text(value: object) -> str | None:

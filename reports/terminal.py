@@ -37,7 +37,8 @@ def render_table(inventory: Inventory, console: Console) -> None:
             _cell(record.maker),
             _cell(record.brand),
             _cell(record.model),
-            f"[{_STATUS_STYLE[status]}]{status.value}[/]",
+            f"[{_STATUS_STYLE[status]}]{status.value}[/]"
+            + "".join(f"\n[magenta]⚑ {escape(flag)}[/]" for flag in record.flags),
             f"{record.confidence:.2f} {record.level.value}",
             _cell(", ".join(e.rule_id for e in record.evidence[:3]), 60),
         )

@@ -8,17 +8,92 @@ failure comes back as :class:`ExchangeError` carrying a :class:`ProbeStatus`, wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import json
+import logging
+import shutil
+import socket
+import ssl
+import subprocess
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from ipaddress import IPv4Address
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Final
 
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from scanner.errors import NetworkSafetyError, ScopeViolation
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.results import ProbeStatus
+from scanner.routes import route_to
 from scanner.scope import Scope
 
-__all__ = ["ExchangeError", "ProbeContext", "RateLimiter", "TcpReply"]
+__all__ = [
+    "DISCOVERY_GROUPS",
+    "CollectResult",
+    "Datagram",
+    "ExchangeError",
+    "ProbeContext",
+    "ProbeSettings",
+    "RateLimiter",
+    "Segment",
+    "TcpReply",
+    "local_addresses",
+    "message_complete",
+]
+
+log = logging.getLogger(__name__)
+
+#: The only multicast groups a sweep ever sends to: WS-Discovery/SADP and Dahua DHIP
+#: (research/fingerprints.md §3.1, §6.1, §7.1). Sent with TTL 1, so they never leave the segment.
+DISCOVERY_GROUPS: Final = frozenset(
+    {IPv4Address("239.255.255.250"), IPv4Address("239.255.255.251")}
+)
+# One multicast probe can wake a thousand hosts at once (lab-feasibility §10: 65k replies into a
+# default receive buffer lost 59); 4 MiB holds a thousand 4 KiB replies.
+_RCVBUF_BYTES: Final = 4 * 1024 * 1024
+# SO_RCVBUFFORCE (Linux, needs CAP_NET_ADMIN) lifts the rmem_max ceiling when we have it.
+_SO_RCVBUFFORCE: Final = 33
+# The largest UDP payload; a datagram is read whole and then capped.
+_MAX_DATAGRAM: Final = 65535
+
+
+def _certificate_reader_context() -> ssl.SSLContext:
+    """The one TLS context whose peer is not verified, and why that is safe here.
+
+    Cameras and NVRs serve self-signed certificates; the subject and issuer of that certificate
+    are the evidence we want (research/fingerprints.md §5.1, ``CN=www.hikvision.com``). The
+    scanner only *reads* what the device presents: it sends no credentials and trusts nothing
+    over this channel, so skipping verification exposes nothing. Old firmware only speaks
+    TLS 1.0 with weak ciphers, hence the lowered floor.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # read-only: see the docstring
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    # An OpenSSL build without the level syntax keeps its defaults.
+    with contextlib.suppress(ssl.SSLError):
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+CERTIFICATE_READER: Final = _certificate_reader_context()
+
+
+class ProbeSettings(BaseModel):
+    """What the user told the probes beyond limits: SNMP community, ONVIF credentials.
+
+    Secrets are :class:`SecretStr`: their repr is ``**********``, so a log line, an exception or
+    a result that includes the settings never carries the value.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    snmp_community: SecretStr = SecretStr("public")
+    onvif_username: str | None = None
+    onvif_password: SecretStr | None = None
 
 
 class ExchangeError(Exception):
@@ -36,6 +111,96 @@ class TcpReply:
     data: bytes
     truncated: bool  # hit the byte cap
     timed_out: bool  # stopped by the idle or total deadline rather than by the peer closing
+    peer_certificate: bytes | None = None  # DER, when the exchange ran over TLS
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    """One UDP reply from an in-scope source, capped at the probe's byte limit."""
+
+    source: IPv4Address
+    port: int
+    data: bytes
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CollectResult:
+    """What a UDP send-and-collect round heard, and what it discarded."""
+
+    datagrams: tuple[Datagram, ...]
+    sent: int
+    multicast_sent: bool
+    dropped_out_of_scope: int  # replies from sources outside the scope: never recorded
+    dropped_over_limit: int  # replies beyond ``max_replies``
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """The scanner's own layer-2 segment, when the scope covers all of it."""
+
+    local: IPv4Address
+    network: IPv4Network
+
+    @property
+    def broadcast(self) -> IPv4Address:
+        """The segment's directed broadcast address."""
+        return self.network.broadcast_address
+
+
+@dataclass
+class _Collector(asyncio.DatagramProtocol):
+    scope: Scope
+    cap: int
+    max_replies: int
+    expect_sources: int | None
+    items: list[Datagram] = field(default_factory=list)
+    sources: set[IPv4Address] = field(default_factory=set)
+    out_of_scope: int = 0
+    over_limit: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        try:
+            source = IPv4Address(str(addr[0]))
+        except ValueError:
+            return
+        if not self.scope.contains(source):
+            self.out_of_scope += 1  # a reply from outside the scope is not ours to record
+            return
+        if len(self.items) >= self.max_replies:
+            self.over_limit += 1
+            self.done.set()
+            return
+        self.items.append(Datagram(source, addr[1], data[: self.cap], len(data) > self.cap))
+        self.sources.add(source)
+        if self.expect_sources is not None and len(self.sources) >= self.expect_sources:
+            self.done.set()
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors on an unconnected socket say nothing about which probe failed; the
+        # missing reply is reported as no_reply by the caller.
+        log.debug("UDP error: %s", exc)
+
+
+def message_complete(data: bytes) -> bool:
+    """Return whether ``data`` holds a whole HTTP/RTSP message (head plus Content-Length body).
+
+    Without a Content-Length the message ends when the peer closes, so this says no.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    for line in data[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return len(data) - end - 4 >= int(value.strip())
+            except ValueError:
+                return False
+    status = data[: data.find(b"\r\n")]
+    # RTSP replies without a body carry no Content-Length; HTTP bodies without one run to close.
+    return status.startswith(b"RTSP/")
 
 
 class RateLimiter:
@@ -66,15 +231,21 @@ class ProbeContext:
         scope: Scope,
         limits: Limits = DEFAULT_LIMITS,
         *,
+        settings: ProbeSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.scope = scope
         self.limits = limits
+        self.settings = settings or ProbeSettings()
         self._clock = clock
         self._deadline = clock() + limits.sweep_budget_s
         self._connections = asyncio.Semaphore(limits.concurrency)
         self.rate = RateLimiter(limits.rate_pps, clock=clock)
         self.packets_sent = 0
+        #: Targets a completed ARP sweep asked: silence there means absent, not filtered.
+        self.arp_covered: set[IPv4Address] = set()
+        self._segment: Segment | bool | None = False  # False: not looked up yet
+        self._segment_lock = asyncio.Lock()
 
     def remaining_s(self) -> float:
         """Seconds left in the sweep's global budget (never negative)."""
@@ -100,22 +271,45 @@ class ProbeContext:
         payload: bytes,
         *,
         max_bytes: int | None = None,
+        tls: bool = False,
+        complete: Callable[[bytes], bool] | None = None,
     ) -> TcpReply:
-        """Connect, send ``payload`` (may be empty), read until close, cap or deadline."""
+        """Connect, send ``payload`` (may be empty), read until close, cap or deadline.
+
+        With ``tls`` the exchange runs inside TLS (:data:`CERTIFICATE_READER`) and the reply
+        carries the peer certificate. ``complete`` says when the bytes so far are a whole
+        message, so keep-alive peers (RTSP, HTTP/1.1) do not cost an idle timeout.
+        """
         addr = self.check(host)
         cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
         async with self._connections:
             await self.rate.acquire()
             self.packets_sent += 1
             try:
-                async with asyncio.timeout(self._bounded(self.limits.connect_timeout_s)):
-                    reader, writer = await asyncio.open_connection(str(addr), port, limit=cap)
+                async with asyncio.timeout(self._bounded(self.limits.connect_timeout_s * 2)):
+                    reader, writer = await asyncio.open_connection(
+                        str(addr),
+                        port,
+                        limit=cap,
+                        ssl=CERTIFICATE_READER if tls else None,
+                        server_hostname="" if tls else None,
+                        ssl_handshake_timeout=self.limits.connect_timeout_s if tls else None,
+                    )
+            except ssl.SSLError as exc:
+                raise ExchangeError(
+                    ProbeStatus.PROTOCOL_ERROR, f"TLS handshake on port {port} failed: {exc.reason}"
+                ) from exc
             except TimeoutError as exc:
                 raise ExchangeError(
                     ProbeStatus.TIMEOUT, f"connect to port {port} timed out"
                 ) from exc
             except ConnectionRefusedError as exc:
                 raise ExchangeError(ProbeStatus.REFUSED, f"port {port} refused") from exc
+            except ConnectionResetError as exc:
+                # Accepted, then reset before any byte: the port's listener turned us away.
+                raise ExchangeError(
+                    ProbeStatus.CLOSED, f"port {port} reset the connection"
+                ) from exc
             except OSError as exc:
                 status = (
                     ProbeStatus.NO_REPLY
@@ -123,8 +317,18 @@ class ProbeContext:
                     else ProbeStatus.ERROR
                 )
                 raise ExchangeError(status, f"connect to port {port}: {exc.strerror}") from exc
+            certificate: bytes | None = None
+            if tls:
+                ssl_object = writer.get_extra_info("ssl_object")
+                if isinstance(ssl_object, ssl.SSLObject):
+                    certificate = ssl_object.getpeercert(binary_form=True)
             try:
-                return await self._converse(reader, writer, payload, cap)
+                reply = await self._converse(
+                    reader, writer, payload, cap, allow_empty=tls, complete=complete
+                )
+                if certificate is None:
+                    return reply
+                return TcpReply(reply.data, reply.truncated, reply.timed_out, certificate)
             finally:
                 writer.close()
                 try:
@@ -133,12 +337,36 @@ class ProbeContext:
                 except (TimeoutError, OSError):
                     pass  # a peer that resets on close has already given us what we need
 
+    async def tcp_connect(self, host: IPv4Address, port: int) -> None:
+        """Open and close a connection (liveness); raise :class:`ExchangeError` if it fails."""
+        addr = self.check(host)
+        async with self._connections:
+            await self.rate.acquire()
+            self.packets_sent += 1
+            try:
+                async with asyncio.timeout(self._bounded(self.limits.connect_timeout_s)):
+                    _reader, writer = await asyncio.open_connection(str(addr), port)
+            except TimeoutError as exc:
+                raise ExchangeError(ProbeStatus.TIMEOUT, f"connect to {port} timed out") from exc
+            except ConnectionRefusedError as exc:
+                raise ExchangeError(ProbeStatus.REFUSED, f"port {port} refused") from exc
+            except ConnectionResetError as exc:
+                raise ExchangeError(ProbeStatus.CLOSED, f"port {port} reset") from exc
+            except OSError as exc:
+                raise ExchangeError(
+                    ProbeStatus.NO_REPLY, f"connect to {port}: {exc.strerror}"
+                ) from exc
+            writer.transport.abort()  # a reset, not a FIN: nothing to say, nothing to wait for
+
     async def _converse(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         payload: bytes,
         cap: int,
+        *,
+        allow_empty: bool = False,
+        complete: Callable[[bytes], bool] | None = None,
     ) -> TcpReply:
         chunks: list[bytes] = []
         size = 0
@@ -155,10 +383,15 @@ class ProbeContext:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
+                    if complete is not None and complete(b"".join(chunks)):
+                        break
         except TimeoutError:
             timed_out = True
+        except ssl.SSLError as exc:
+            if not chunks and not allow_empty:
+                raise ExchangeError(ProbeStatus.PROTOCOL_ERROR, f"TLS: {exc.reason}") from exc
         except ConnectionResetError:
-            if not chunks:
+            if not chunks and not allow_empty:
                 raise ExchangeError(
                     ProbeStatus.CLOSED, "connection reset before any reply"
                 ) from None
@@ -166,8 +399,198 @@ class ProbeContext:
             if not chunks:
                 raise ExchangeError(ProbeStatus.ERROR, f"read failed: {exc.strerror}") from exc
         data = b"".join(chunks)
-        if not data:
+        if not data and not allow_empty:
             if timed_out:
                 raise ExchangeError(ProbeStatus.TIMEOUT, "no reply before the deadline")
             raise ExchangeError(ProbeStatus.CLOSED, "closed without a reply")
         return TcpReply(data=data[:cap], truncated=size >= cap, timed_out=timed_out)
+
+    # ------------------------------------------------------------------ UDP
+
+    async def segment(self) -> Segment | None:
+        """Return the scanner's segment if multicast/broadcast onto it stays inside the scope.
+
+        The segment is the connected network of the interface that routes to the scope. It
+        qualifies only when the scope covers every address of it with nothing excluded, because
+        a multicast or broadcast probe reaches every host on the wire.
+        """
+        async with self._segment_lock:
+            if self._segment is False:
+                self._segment = await asyncio.to_thread(_find_segment, self.scope)
+            return self._segment if isinstance(self._segment, Segment) else None
+
+    def _check_destination(self, addr: IPv4Address, segment: Segment | None) -> None:
+        if addr in DISCOVERY_GROUPS or (segment is not None and addr == segment.broadcast):
+            if segment is None:
+                raise ScopeViolation(
+                    f"{addr}: multicast/broadcast needs a segment the scope covers in full"
+                )
+            return
+        self.scope.check(addr)
+
+    async def udp_collect(
+        self,
+        port: int,
+        payload: bytes | Callable[[IPv4Address], bytes],
+        *,
+        unicast: Sequence[IPv4Address] = (),
+        group: IPv4Address | None = None,
+        broadcast: bool = False,
+        wait_s: float = 2.0,
+        max_replies: int = 4096,
+        max_bytes: int | None = None,
+        expect_sources: int | None = None,
+    ) -> CollectResult:
+        """Send one datagram to each destination from one socket and collect the replies.
+
+        Destinations: every ``unicast`` address (each scope-checked), plus ``group`` (one of
+        :data:`DISCOVERY_GROUPS`) and/or the segment broadcast when the scope covers the whole
+        segment. Collection stops ``wait_s`` after the last send, after ``max_replies``, or once
+        ``expect_sources`` distinct hosts answered. Replies from out-of-scope sources are
+        dropped unread.
+        """
+        cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
+        for addr in unicast:
+            self.scope.check(addr)  # before any socket or packet exists
+        segment = await self.segment() if (group is not None or broadcast) else None
+        destinations: list[IPv4Address] = []
+        if group is not None:
+            if group not in DISCOVERY_GROUPS:
+                raise ScopeViolation(f"{group} is not a discovery group this scanner uses")
+            if segment is not None:
+                destinations.append(group)
+        if broadcast and segment is not None:
+            destinations.append(segment.broadcast)
+        multicast_sent = bool(destinations)
+        destinations.extend(unicast)
+        if not destinations:
+            return CollectResult((), 0, False, 0, 0)
+        self._bounded(wait_s)
+        loop = asyncio.get_running_loop()
+        sock = _udp_socket(segment.local if segment is not None else None, multicast_sent)
+        collector = _Collector(self.scope, cap, max_replies, expect_sources)
+        transport, _ = await loop.create_datagram_endpoint(lambda: collector, sock=sock)
+        sent = 0
+        try:
+            for addr in destinations:
+                self._check_destination(addr, segment)
+                if collector.done.is_set() or self.remaining_s() <= 0:
+                    break
+                await self.rate.acquire()
+                data = payload(addr) if callable(payload) else payload
+                try:
+                    transport.sendto(data, (str(addr), port))
+                except OSError as exc:
+                    log.debug("sendto %s:%d failed: %s", addr, port, exc)
+                    continue
+                sent += 1
+                self.packets_sent += 1
+            try:
+                async with asyncio.timeout(self._bounded(wait_s)):
+                    await collector.done.wait()
+            except TimeoutError:
+                pass  # the normal end of a collection window
+        finally:
+            transport.close()
+        return CollectResult(
+            tuple(collector.items),
+            sent,
+            multicast_sent,
+            collector.out_of_scope,
+            collector.over_limit,
+        )
+
+    async def udp_exchange(
+        self,
+        host: IPv4Address,
+        port: int,
+        payload: bytes,
+        *,
+        wait_s: float | None = None,
+        max_bytes: int | None = None,
+    ) -> Datagram:
+        """Send one datagram to ``host`` and return its first reply (or raise ``no_reply``)."""
+        result = await self.udp_collect(
+            port,
+            payload,
+            unicast=[host],
+            wait_s=wait_s if wait_s is not None else self.limits.read_timeout_s,
+            max_replies=4,
+            max_bytes=max_bytes,
+            expect_sources=1,
+        )
+        for datagram in result.datagrams:
+            if datagram.source == host:
+                return datagram
+        raise ExchangeError(ProbeStatus.NO_REPLY, f"no UDP reply from port {port}")
+
+
+def _udp_socket(local: IPv4Address | None, multicast: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, _RCVBUF_BYTES)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF_BYTES)
+        if multicast:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            # TTL 1: discovery probes never cross a router, whatever the network does.
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            if local is not None:
+                # Leave by the interface that faces the scope, not by whatever the default is.
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(str(local))
+                )
+        sock.bind(("0.0.0.0", 0))  # noqa: S104 - replies to multicast come from every host
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def local_addresses() -> set[IPv4Address]:
+    """Return this namespace's own IPv4 addresses (the scanner does not sweep itself)."""
+    return {iface.ip for iface in _interface_networks(None)}
+
+
+def _interface_networks(dev: str | None) -> list[IPv4Interface]:
+    ip_cmd = shutil.which("ip") or "/usr/sbin/ip"
+    try:
+        proc = subprocess.run(
+            [ip_cmd, "-j", "-4", "addr", "show", *(["dev", dev] if dev else [])],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        entries = json.loads(proc.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return []
+    out = []
+    for entry in entries:
+        for info in entry.get("addr_info", []):
+            try:
+                out.append(IPv4Interface(f"{info['local']}/{info['prefixlen']}"))
+            except (KeyError, ValueError):
+                continue
+    return out
+
+
+def _find_segment(scope: Scope) -> Segment | None:
+    """Find the connected network facing the scope; ``None`` unless the scope covers it."""
+    for net in scope.networks:
+        try:
+            route = route_to(net.network_address)
+        except NetworkSafetyError as exc:
+            log.debug("no segment for %s: %s", net, exc)
+            continue
+        if route.get("gateway") or "dev" not in route:
+            continue  # routed: multicast would not reach it anyway
+        for iface in _interface_networks(route["dev"]):
+            if iface.network.prefixlen >= 31:
+                continue
+            if net.network_address in iface.network and scope.covers_segment(iface.network):
+                return Segment(iface.ip, iface.network)
+    return None

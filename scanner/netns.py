@@ -11,6 +11,7 @@ import ctypes
 import ctypes.util
 import os
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -24,9 +25,14 @@ _CLONE_NEWNET: Final = 0x40000000
 T = TypeVar("T")
 
 
+@cache
+def _libc() -> ctypes.CDLL:
+    # find_library spawns a compiler probe (~5 ms); a lab switches namespace once per host.
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def _setns(fd: int) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    if libc.setns(fd, _CLONE_NEWNET) != 0:
+    if _libc().setns(fd, _CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         raise LabError(f"setns failed: {os.strerror(err)} (needs root)")
 

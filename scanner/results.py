@@ -41,6 +41,7 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "favicon_md5",
             "header_names",
             "location",
+            "vendor_path",
         }
     ),
     "https": frozenset(
@@ -53,6 +54,7 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "favicon_md5",
             "header_names",
             "location",
+            "vendor_path",
         }
     ),
     "tls": frozenset({"cert_subject", "cert_issuer"}),
@@ -67,16 +69,21 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "scopes",
             "stream_uri",
             "snapshot_uri",
+            "www_authenticate",
+            "fault",
         }
     ),
-    "wsdiscovery": frozenset({"scopes", "types", "xaddrs", "endpoint_uuid"}),
-    "sadp": frozenset({"raw", "model", "serial", "firmware", "mac", "oem_code"}),
-    "dhip": frozenset({"raw", "model", "serial", "vendor", "device_type", "mac"}),
+    "wsdiscovery": frozenset({"scopes", "types", "xaddrs", "endpoint_uuid", "fault"}),
+    "sadp": frozenset({"raw", "model", "serial", "firmware", "mac", "oem_code", "device_type"}),
+    "dhip": frozenset(
+        {"raw", "model", "serial", "vendor", "device_type", "mac", "manufacturer", "firmware"}
+    ),
     "upnp": frozenset({"server_header", "manufacturer", "model", "friendly_name"}),
     "snmp": frozenset({"sysdescr", "sysobjectid"}),
     "telnet": frozenset({"banner"}),
     "ssh": frozenset({"banner"}),
     "tcp": frozenset({"open_port"}),
+    "nmap": frozenset({"service", "product", "version", "extrainfo", "devicetype", "cpe"}),
 }
 
 

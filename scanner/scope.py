@@ -179,6 +179,16 @@ class Scope(BaseModel):
             raise ScopeViolation(f"{parsed} is outside the authorised scope")
         return parsed
 
+    def covers_segment(self, segment: IPv4Network) -> bool:
+        """Return whether every address of ``segment`` is in scope and none is excluded.
+
+        Multicast and broadcast reach every host of a segment, so they are sent only onto a
+        segment the user authorised in full.
+        """
+        return any(segment.subnet_of(net) for net in self.networks) and not any(
+            segment.overlaps(ex) for ex in self.exclude
+        )
+
     def size(self) -> int:
         """Return an upper bound on the number of addresses in scope."""
         return sum(net.num_addresses for net in self.networks)

@@ -1,27 +1,37 @@
-"""Plans and runs a sweep: network probes first, then host probes on what answered.
+"""Plans and runs a sweep: liveness, then discovery by multicast and unicast, then host probes.
+
+Phases, each bounded by the global budget:
+
+1. **Liveness** network probes over every target: ARP on the scanner's own segment, then ICMP
+   echo and a bounded TCP connect sweep for the targets ARP could not ask (routed subnets).
+2. **Discovery** network probes (WS-Discovery, SADP, DHIP, SNMP): multicast onto a segment the
+   scope covers in full, plus unicast to every live host; whoever answers is live too.
+3. **Host** probes (HTTP, TLS, RTSP, ONVIF, nmap) against every live host.
 
 Results stream out as they arrive (an async iterator), so the caller can write each one to
-disk at once and an interrupted sweep loses nothing. Concurrency, rate and the global budget
-come from :class:`scanner.limits.Limits` through the :class:`ProbeContext`.
+disk at once and an interrupted sweep loses nothing; ``done`` lets a resumed sweep skip the
+(probe, target) pairs a previous run already recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Collection, Sequence
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from scanner.context import ProbeContext
+from scanner.context import ProbeContext, ProbeSettings, local_addresses
 from scanner.errors import ScopeError
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.probes import HostProbe, NetworkProbe, all_probes
-from scanner.probes.base import run_host_probe
+from scanner.probes.base import failed_result, run_host_probe
 from scanner.results import ProbeResult, ProbeStatus
 from scanner.scope import Scope
 
-__all__ = ["ProgressSink", "select_probes", "sweep"]
+__all__ = ["ProgressSink", "result_key", "select_probes", "sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +46,37 @@ class ProgressSink(Protocol):
         """One unit of work finished (with its result, if it produced one)."""
 
 
-def select_probes(names: Sequence[str] | None) -> list[NetworkProbe | HostProbe]:
-    """Return the probes called ``names`` (all when ``None``); unknown names raise ``KeyError``."""
+def result_key(result: ProbeResult) -> tuple[str, str]:
+    """The (probe, host) pair a result settles; ``--resume`` skips pairs already on disk."""
+    return result.probe, result.target.split(":", 1)[0]
+
+
+def select_probes(
+    names: Sequence[str] | None, *, include_optional: Collection[str] = ()
+) -> list[NetworkProbe | HostProbe]:
+    """Return the probes called ``names``, or every default probe plus ``include_optional``.
+
+    Unknown names raise ``KeyError``.
+    """
     registry = all_probes()
     if names is None:
-        return list(registry.values())
+        unknown = [name for name in include_optional if name not in registry]
+        if unknown:
+            raise KeyError(f"unknown probe(s): {', '.join(unknown)}")
+        return [
+            probe
+            for name, probe in registry.items()
+            if not probe.info.optional or name in include_optional
+        ]
     unknown = [name for name in names if name not in registry]
     if unknown:
         raise KeyError(f"unknown probe(s): {', '.join(unknown)}; known: {', '.join(registry)}")
-    return [registry[name] for name in names]
+    return [registry[name] for name in dict.fromkeys([*names, *include_optional])]
+
+
+def _liveness_order(probe: NetworkProbe | HostProbe) -> int:
+    # ARP first: what it covers, liveness need not ask again.
+    return 0 if probe.info.transport == "l2" else 1
 
 
 async def sweep(
@@ -52,72 +84,147 @@ async def sweep(
     *,
     probes: Sequence[NetworkProbe | HostProbe] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    settings: ProbeSettings | None = None,
     progress: ProgressSink | None = None,
+    done: Collection[tuple[str, str]] = (),
+    known_live: Collection[IPv4Address] = (),
 ) -> AsyncIterator[ProbeResult]:
     """Sweep ``scope`` and yield every :class:`ProbeResult` as soon as it exists."""
     if scope.size() > limits.max_hosts * 4 or sum(1 for _ in scope.hosts()) > limits.max_hosts:
         raise ScopeError(
             f"scope has more than {limits.max_hosts} hosts; raise --max-hosts to sweep it"
         )
-    chosen = list(probes) if probes is not None else list(all_probes().values())
-    network = [p for p in chosen if p.info.kind == "network"]
+    chosen = list(probes) if probes is not None else select_probes(None)
+    liveness = sorted(
+        (p for p in chosen if p.info.kind == "network" and not p.info.after_liveness),
+        key=_liveness_order,
+    )
+    discovery = [p for p in chosen if p.info.kind == "network" and p.info.after_liveness]
     host_probes = [p for p in chosen if p.info.kind == "host"]
-    ctx = ProbeContext(scope, limits)
-    targets = list(scope.hosts())
+    ctx = ProbeContext(scope, limits, settings=settings)
+    # The scanner's own addresses are in scope when it sits inside the swept network.
+    own = await asyncio.to_thread(local_addresses)
+    targets = [addr for addr in scope.hosts() if addr not in own]
+    skip = set(done)
+    live: set[IPv4Address] = {addr for addr in known_live if scope.contains(addr)}
 
-    live: set[IPv4Address] = set()
-    discovery_worked = False
-    for probe in network:
+    def fresh(result: ProbeResult) -> bool:
+        return result_key(result) not in skip
+
+    def note_live(result: ProbeResult) -> None:
+        if result.status in {ProbeStatus.SUCCESS, ProbeStatus.OVERSIZED} and result.target != "*":
+            try:
+                live.add(IPv4Address(result.target.split(":")[0]))
+            except ValueError:
+                return
+
+    # Phase 1: liveness over every target not yet known to be live.
+    for probe in liveness:
+        assert isinstance(probe, NetworkProbe)  # noqa: S101 - kind says so
+        if ctx.remaining_s() <= 0:
+            break
+        ask = [a for a in targets if a not in live and a not in ctx.arp_covered]
         if progress:
             progress.phase(probe.info.name, 1)
-        assert isinstance(probe, NetworkProbe)  # noqa: S101 - kind says so
-        for result in await probe.discover(targets, ctx):
-            if result.status is ProbeStatus.SUCCESS:
-                discovery_worked = True
-                live.add(IPv4Address(result.target))
-            yield result
+        if ask:
+            for result in await _bounded_discover(probe, ask, ctx):
+                note_live(result)
+                if fresh(result):
+                    yield result
         if progress:
             progress.advance(None)
 
-    # Hosts that answered discovery get the host probes. Without any discovery answer (routed
-    # subnet, no root) every target is probed directly, so nothing is missed.
-    hosts = sorted(live) if discovery_worked else targets
-    jobs = [(probe, host) for host in hosts for probe in host_probes]
+    # Phases 2 and 3 overlap: host probes start on the hosts already live while the discovery
+    # probes (all at once, each on its own socket) wait for their replies; hosts that only
+    # discovery found are queued when it ends.
+    out: asyncio.Queue[ProbeResult | None] = asyncio.Queue()
+    jobs: asyncio.Queue[tuple[HostProbe, IPv4Address] | None] = asyncio.Queue()
+    queued: set[IPv4Address] = set()
+
+    def enqueue(hosts: Collection[IPv4Address]) -> int:
+        count = 0
+        for host in sorted(hosts):
+            if host in queued:
+                continue
+            queued.add(host)
+            for probe in host_probes:
+                if (probe.info.name, str(host)) not in skip:
+                    assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
+                    jobs.put_nowait((probe, host))
+                    count += 1
+        return count
+
+    total = enqueue(live)
     if progress:
-        progress.phase("hosts", len(jobs))
-    queue: asyncio.Queue[tuple[HostProbe, IPv4Address]] = asyncio.Queue()
-    for probe, host in jobs:
-        assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
-        queue.put_nowait((probe, host))
-    results: asyncio.Queue[ProbeResult | None] = asyncio.Queue()
+        progress.phase("hosts", total + len(discovery))
+
+    async def discover_all() -> None:
+        async def one(probe: NetworkProbe) -> None:
+            for result in await _bounded_discover(probe, sorted(live), ctx):
+                note_live(result)
+                if fresh(result):
+                    await out.put(result)
+
+        await asyncio.gather(*(one(p) for p in discovery if isinstance(p, NetworkProbe)))
+        enqueue(set(live))
+
+    workers_n = max(1, limits.concurrency)
 
     async def worker() -> None:
-        while True:
-            try:
-                probe, host = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            await results.put(await run_host_probe(probe, host, ctx))
+        while (job := await jobs.get()) is not None:
+            probe, host = job
+            await out.put(await run_host_probe(probe, host, ctx))
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(limits.concurrency, len(jobs)))]
-
-    async def close_when_done() -> None:
+    async def run_all() -> None:
+        workers = [asyncio.create_task(worker()) for _ in range(workers_n)]
         try:
             async with asyncio.timeout(ctx.remaining_s() + 5):
+                await discover_all()
+                for _ in workers:
+                    jobs.put_nowait(None)
                 await asyncio.gather(*workers)
         except TimeoutError:
-            log.warning("sweep budget exhausted; %d jobs not run", queue.qsize())
+            log.warning("sweep budget exhausted; %d jobs not run", jobs.qsize())
+        finally:
             for task in workers:
                 task.cancel()
-        await results.put(None)
+            await out.put(None)
 
-    closer = asyncio.create_task(close_when_done())
+    runner = asyncio.create_task(run_all())
     try:
-        while (item := await results.get()) is not None:
+        while (item := await out.get()) is not None:
             if progress:
                 progress.advance(item)
             yield item
     finally:
-        for task in workers:
-            task.cancel()
-        closer.cancel()
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+
+
+async def _bounded_discover(
+    probe: NetworkProbe, targets: Sequence[IPv4Address], ctx: ProbeContext
+) -> list[ProbeResult]:
+    """Run one network probe under the global budget; a probe that overruns becomes a result."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(ctx.remaining_s() + 5):
+            return await probe.discover(targets, ctx)
+    except TimeoutError:
+        return [
+            failed_result(
+                probe.info.name,
+                "*",
+                ProbeStatus.TIMEOUT,
+                "sweep budget exhausted during this probe",
+                started,
+            )
+        ]
+    # As for host probes: one broken network probe must not end the sweep.
+    except Exception as exc:
+        log.warning("probe %s failed", probe.info.name, exc_info=True)
+        return [
+            failed_result(
+                probe.info.name, "*", ProbeStatus.ERROR, f"{type(exc).__name__}: {exc}", started
+            )
+        ]

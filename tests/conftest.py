@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every sweep records history; tests (and the CLI subprocesses they start, which inherit the
+    # environment) must never write to the real user data directory.
+    if "NDAA_SCAN_DB" not in os.environ:
+        history = Path(tempfile.mkdtemp(prefix="ndaa-scan-test-history-"))
+        os.environ["NDAA_SCAN_DB"] = str(history / "history.sqlite3")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -146,3 +146,49 @@ def test_fingerprints_verify_exit_codes(tmp_path):
     code, out, _ = run("fingerprints", "verify", "tests/fingerprints/bad_rules/broken.toml")
     assert code == 1
     assert ": FAIL: " in out
+
+
+NMAP_XML = "tests/data/captures/nmap_service/lab-cityhall-3hosts.xml"
+
+
+def test_import_turns_an_nmap_report_into_an_inventory(tmp_path):
+    code = main(["import", NMAP_XML, "--out", str(tmp_path), "--quiet", "--fail-on", "never"])
+    assert code == 0
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert {r["target"] for r in results} == {"198.18.0.10", "198.18.0.20", "198.18.0.75"}
+    keys = {(o["protocol"], o["field"]) for r in results for o in r["observations"]}
+    assert {("mac", "mac"), ("http", "server_header"), ("nmap", "product")} <= keys
+    inventory = json.loads((tmp_path / "inventory.json").read_text())
+    makers = {d["addresses"][0]: d["maker"] for d in inventory["devices"]}
+    assert makers.get("198.18.0.10") == "hikvision"
+
+
+def test_import_refuses_what_is_not_an_nmap_report(tmp_path, capsys):
+    bad = tmp_path / "bomb.xml"
+    bad.write_text('<!DOCTYPE a [<!ENTITY b "c">]><nmaprun>&b;</nmaprun>')
+    assert main(["import", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "unsafe XML" in capsys.readouterr().err
+
+
+def test_onvif_credentials_never_reach_the_terminal(tmp_path, monkeypatch, capsys):
+    creds = tmp_path / "onvif.toml"
+    creds.write_text('username = "admin"\npassword = "S3cr3t-pa55" oops\n')
+    monkeypatch.setattr(
+        sweep_command, "sweep", lambda *a, **k: pytest.fail("no sweep on bad input")
+    )
+    code = main(
+        ["sweep", "198.18.0.0/30", "--onvif-credentials", str(creds), "--out", str(tmp_path)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "S3cr3t" not in err
+    assert "onvif.toml" in err
+
+
+def test_settings_hold_secrets_as_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("NDAA_SCAN_ONVIF_USERNAME", "admin")
+    monkeypatch.setenv("NDAA_SCAN_ONVIF_PASSWORD", "hunter2")
+    settings = sweep_command._load_settings(None, "campus")
+    assert settings.onvif_password.get_secret_value() == "hunter2"
+    assert "hunter2" not in repr(settings)
+    assert "campus" not in repr(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import IO, Final
 
 from reports.inventory import Inventory, InventoryRecord
@@ -28,20 +29,38 @@ CSV_COLUMNS: Final = (
     "confidence",
     "level",
     "legal_basis",
+    "priority",
+    "disposition",
+    "remediation_status",
+    "waiver_ref",
+    "target_date",
+    "site",
+    "network",
+    "switch_port",
+    "first_seen",
+    "last_seen",
+    "flags",
     "evidence",
     "conflicts",
 )
 # Spreadsheet cells are capped well below Excel's 32,767-character limit.
 MAX_CELL_CHARS: Final = 1024
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_ONE_LINE: Final = str.maketrans({"\r": " ", "\n": " ", "\t": " "})
 
 
 def guard_cell(value: str) -> str:
-    """Neutralise formula injection and cap the length of one cell."""
+    """Neutralise formula injection, keep the cell on one line, and cap its length."""
     text = value[:MAX_CELL_CHARS]
     if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+        text = "'" + text
+    # One device, one line: a raw banner's CR/LF inside a quoted cell is legal CSV, but it breaks
+    # line-based tools (grep, wc -l) and some spreadsheet imports.
+    return text.translate(_ONE_LINE)[:MAX_CELL_CHARS]
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
 def _row(record: InventoryRecord) -> list[str]:
@@ -59,6 +78,17 @@ def _row(record: InventoryRecord) -> list[str]:
         f"{record.confidence:.2f}",
         record.level.value,
         "; ".join(record.coverage.basis) or (record.coverage.note or ""),
+        record.priority.value,
+        record.remediation.disposition.value,
+        record.remediation.status.value,
+        record.remediation.waiver_ref or "",
+        record.remediation.target_date.isoformat() if record.remediation.target_date else "",
+        record.location.site or "",
+        record.location.network or "",
+        record.location.switch_port or "",
+        _when(record.first_seen),
+        _when(record.last_seen),
+        "; ".join(record.flags),
         "; ".join(f"{e.rule_id} [{e.field}={e.matched}]" for e in record.evidence),
         "; ".join(record.conflicts),
     ]

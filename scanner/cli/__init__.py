@@ -25,7 +25,9 @@ import typer
 
 from scanner.cli import (  # noqa: F401 - importing registers the subcommands
     fingerprints_command,
+    history_command,
     identify_command,
+    import_command,
     lab_command,
     report_command,
     sweep_command,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +15,18 @@ from fingerprints import (
     verify_files,
 )
 from fingerprints.database import default_rules_dir
+from fingerprints.oui_refresh import (
+    NMAP_MAC_PREFIXES,
+    build_registry,
+    default_output,
+    render_registry,
+)
+from fingerprints.schema import json_schema
 from scanner.cli.common import (
     EXIT_FOUND,
     EXIT_OK,
+    EXIT_USAGE,
+    CliError,
     fingerprints_app,
     load_db,
     stderr,
@@ -38,7 +49,34 @@ def fingerprints_verify(
         len(load_database([p]).rules) for p in paths if not any(x.path == p for x in problems)
     )
     stderr.print(f"{len(paths)} files, {rules} rules in clean files, {len(problems)} problems")
+    if not files:
+        _note_fields_no_probe_emits()
     return EXIT_FOUND if problems else EXIT_OK
+
+
+def _note_fields_no_probe_emits() -> None:
+    """Check 9, the registry half: rule fields that no registered probe emits (yet).
+
+    Not a failure: ``identify`` also judges observations from other tools (nmap XML, a
+    spreadsheet of banners), so a rule may serve a field no built-in probe produces.
+    """
+    try:
+        # Imported here: only this command needs the probe registry.
+        from scanner.probes import all_probes
+
+        emitted = {field for probe in all_probes().values() for field in probe.info.fields}
+    except Exception as exc:  # noqa: BLE001 - a probe module mid-rework must not break verify
+        stderr.print(f"probe registry unavailable ({exc.__class__.__name__}); field check skipped")
+        return
+    emitted |= {"https." + f.split(".", 1)[1] for f in emitted if f.startswith("http.")}
+    used = {key for c in load_db().rules for key in (c.rule.field, *c.rule.also)}
+    missing = sorted(used - emitted)
+    if missing:
+        stderr.print(
+            "fields with rules that no registered probe emits yet (fine for imported "
+            f"observations): {', '.join(missing)}",
+            highlight=False,
+        )
 
 
 @fingerprints_app.command("list")
@@ -51,6 +89,40 @@ def fingerprints_list() -> int:
         console.print(
             f"{rule.id:45} {rule.field:24} {rule.certainty:.2f}  {asserts}", highlight=False
         )
+    return EXIT_OK
+
+
+@fingerprints_app.command("refresh-oui")
+def fingerprints_refresh_oui(
+    ieee_csv: Annotated[
+        list[Path] | None,
+        typer.Option(help="IEEE registry CSV export (oui.csv, mam.csv, oui36.csv); repeatable."),
+    ] = None,
+    nmap: Annotated[
+        Path, typer.Option(help="nmap-mac-prefixes to merge when present.")
+    ] = NMAP_MAC_PREFIXES,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write (default: shipped file).")
+    ] = None,
+) -> int:
+    """Regenerate the MAC-prefix registry (reference/oui_registry.tsv) from IEEE data."""
+    entries, sources = build_registry(ieee_csv or [], nmap)
+    target = output or default_output()
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        target.write_text(render_registry(entries, sources, when), encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}", EXIT_USAGE) from exc
+    for line in sources:
+        stderr.print(f"source: {line}", highlight=False)
+    stderr.print(f"wrote {len(entries)} prefixes to {target}", highlight=False)
+    return EXIT_OK
+
+
+@fingerprints_app.command("schema")
+def fingerprints_schema() -> int:
+    """Print the JSON Schema of a rule file (reference/rule-file.schema.json)."""
+    sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
     return EXIT_OK
 
 

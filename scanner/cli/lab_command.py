@@ -30,16 +30,31 @@ def lab_up(
         str | None,
         typer.Option("--name", help="Lab name (default: the profile's); 1-12 of a-z0-9."),
     ] = None,
+    root_link: Annotated[
+        bool,
+        typer.Option(
+            "--root-link",
+            help="Also reach the scanner namespace from the root namespace over a veth "
+            "ndl-<lab>-r with a /30 from 198.18.255.0/24 (lab name at most 9 characters). "
+            "The root's routes are otherwise untouched.",
+        ),
+    ] = False,
 ) -> int:
     """Build the lab's namespaces and start its device responders."""
     try:
-        state = lab.up(profile, name)
+        state = lab.up(profile, name, root_link=root_link)
     except LabError as exc:
         raise CliError(str(exc), EXIT_UNABLE) from exc
     stderr.print(
         f"lab {state.lab} up: {state.hosts} hosts on {state.network}; "
         f"scanner namespace {state.scan_namespace}"
     )
+    if state.scale_prefix:
+        stderr.print(f"scale farm answers for every address of {state.scale_prefix}")
+    if state.root_link_address:
+        stderr.print(
+            f"root link: the scanner namespace is {state.root_link_address} on ndl-{state.lab}-r"
+        )
     stderr.print(f"sweep it with: ndaa-scan sweep --netns {state.scan_namespace} {state.network}")
     return EXIT_OK
 
@@ -76,8 +91,10 @@ def lab_status(
         alive = "running" if state.responder_pids else "[red]not running[/]"
         stdout_console().print(
             f"{state.lab}: {state.namespaces} namespaces, responder {alive}, "
-            f"{state.hosts or '?'} hosts on {state.network or '?'}, "
-            f"scanner in {state.scan_namespace}"
+            f"{state.hosts if state.hosts is not None else '?'} hosts on {state.network or '?'}"
+            + (f" + scale farm {state.scale_prefix}" if state.scale_prefix else "")
+            + (f", root link {state.root_link_address}" if state.root_link_address else "")
+            + f", scanner in {state.scan_namespace}"
         )
     return EXIT_OK
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tomllib
 from collections.abc import Sequence
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr, ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fingerprints import (
@@ -20,6 +24,7 @@ from reports import (
     build_inventory,
     export,
     render_table,
+    scan_limitations,
 )
 from scanner import __version__
 from scanner.cli.common import (
@@ -34,37 +39,109 @@ from scanner.cli.common import (
     stdout_console,
 )
 from scanner.cli.outputs import publish_inventory
+from scanner.context import ProbeSettings
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
 from scanner.netns import enter_netns
 from scanner.results import ProbeResult, ProbeStatus, utc_now
 from scanner.routes import check_lab_routes
 from scanner.scope import Scope
-from scanner.sweeper import select_probes, sweep
+from scanner.sweeper import result_key, select_probes, sweep
+
+#: Environment variables for ONVIF credentials (so they never appear on a command line).
+ENV_ONVIF_USER = "NDAA_SCAN_ONVIF_USERNAME"
+ENV_ONVIF_PASSWORD = "NDAA_SCAN_ONVIF_PASSWORD"  # noqa: S105 - a variable name, not a secret
+ENV_SNMP_COMMUNITY = "NDAA_SCAN_SNMP_COMMUNITY"
+#: A credentials file is two keys; anything larger is not one.
+MAX_CREDENTIALS_BYTES = 4096
 
 
 class _RichProgress:
-    """Sweep progress on stderr: phase, done/total, elapsed, live findings."""
+    """Sweep progress on stderr: phase, hosts done / live / found, per-probe counts."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._task: object | None = None
-        self.hosts_answering: set[str] = set()
+        self._phase = ""
+        self.live: set[str] = set()
+        self.found: set[str] = set()
+        self.per_probe: dict[str, int] = {}
 
     def phase(self, name: str, total: int) -> None:
         if self._task is not None:
             self._progress.update(self._task, visible=False)  # type: ignore[arg-type]
+        self._phase = name
         self._task = self._progress.add_task(name, total=max(total, 1))
 
     def advance(self, result: ProbeResult | None) -> None:
-        if result is not None and result.status is ProbeStatus.SUCCESS:
-            self.hosts_answering.add(result.target.split(":")[0])
+        if result is not None and result.status is ProbeStatus.SUCCESS and result.target != "*":
+            host = result.target.split(":")[0]
+            self.live.add(host)
+            if result.observations:
+                self.found.add(host)
+                self.per_probe[result.probe] = self.per_probe.get(result.probe, 0) + 1
         if self._task is not None:
+            counts = " ".join(f"{k}:{v}" for k, v in sorted(self.per_probe.items()))
             self._progress.update(
                 self._task,  # type: ignore[arg-type]
-                advance=1,
-                description=f"probing ({len(self.hosts_answering)} answering)",
+                advance=1 if result is None or self._phase == "hosts" else 0,
+                description=(
+                    f"{self._phase}: {len(self.live)} live, {len(self.found)} with evidence"
+                    + (f" [{counts}]" if counts else "")
+                ),
             )
+
+
+def _load_settings(credentials: Path | None, snmp_community: str | None) -> ProbeSettings:
+    """Read ONVIF credentials (file, then environment) and the SNMP community, as secrets."""
+    username = os.environ.get(ENV_ONVIF_USER)
+    password = os.environ.get(ENV_ONVIF_PASSWORD)
+    if credentials is not None:
+        try:
+            if credentials.stat().st_size > MAX_CREDENTIALS_BYTES:
+                raise CliError(f"{credentials}: not a credentials file (too large)", EXIT_USAGE)
+            data = tomllib.loads(credentials.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"{credentials}: cannot read credentials file", EXIT_USAGE) from exc
+        except tomllib.TOMLDecodeError:
+            # The decoder's message may quote the file (and so the password): say only where.
+            raise CliError(
+                f"{credentials}: not TOML (expected username = ..., password = ...)", EXIT_USAGE
+            ) from None
+        username = str(data.get("username", "")) or None
+        password = str(data.get("password", "")) or None
+    community = snmp_community or os.environ.get(ENV_SNMP_COMMUNITY) or "public"
+    try:
+        return ProbeSettings(
+            snmp_community=SecretStr(community),
+            onvif_username=username,
+            onvif_password=SecretStr(password) if password else None,
+        )
+    except ValidationError as exc:
+        raise CliError("invalid probe settings", EXIT_USAGE) from exc
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as stream:
+        stream.seek(-1, os.SEEK_END)
+        return stream.read(1) == b"\n"
+
+
+def _previous_results(path: Path) -> list[ProbeResult]:
+    """Read a previous run's results.jsonl; a torn last line (the interruption) is skipped."""
+    results = []
+    try:
+        with path.open(encoding="utf-8") as stream:
+            for line in stream:
+                try:
+                    results.append(ProbeResult.model_validate_json(line))
+                except ValidationError:
+                    continue
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise CliError(f"cannot read {path} to resume: {exc.strerror}", EXIT_USAGE) from exc
+    return results
 
 
 def _status_counts(results: Sequence[ProbeResult]) -> dict[str, dict[str, int]]:
@@ -75,24 +152,28 @@ def _status_counts(results: Sequence[ProbeResult]) -> dict[str, dict[str, int]]:
     return counts
 
 
-def _limitations(probes: Sequence[str], results: Sequence[ProbeResult]) -> tuple[str, ...]:
-    notes = []
-    if "arp" in probes:
+def _limitations(
+    probes: Sequence[str],
+    status_counts: dict[str, dict[str, int]],
+    settings: ProbeSettings,
+) -> tuple[str, ...]:
+    """The report's limitations statement plus what only the sweep knows about itself."""
+    notes = list(scan_limitations(probes, status_counts))
+    if {"ws_discovery", "sadp", "dhip"} & set(probes):
         notes.append(
-            "ARP sees only the scanner's own layer-2 segment; routed subnets show no MACs."
+            "WS-Discovery, SADP and DHIP were also sent by unicast to every live host, so routed "
+            "subnets were asked; multicast went only onto a segment the scope covers in full."
         )
-    else:
-        notes.append("ARP not run: no MAC addresses or OUI evidence collected.")
-    failed = sum(1 for r in results if r.status not in {ProbeStatus.SUCCESS, ProbeStatus.REFUSED})
-    if failed:
-        notes.append(f"{failed} probe exchanges ended without a usable reply (see status_counts).")
-    notes.append(
-        "No credentials were used; devices that answer only after login are identified "
-        "from unauthenticated banners."
-    )
-    notes.append(
-        f"Probes run: {', '.join(probes)}. Protocols not probed cannot contribute evidence."
-    )
+    if "liveness" in probes:
+        notes.append(
+            "Hosts that answered neither ARP, ICMP echo nor a TCP connect to 80/554/443/8000/37777 "
+            "were not probed further."
+        )
+    if settings.onvif_password is not None:
+        notes.append(
+            "ONVIF credentials were supplied for GetDeviceInformation; every other probe was "
+            "unauthenticated."
+        )
     return tuple(notes)
 
 
@@ -146,6 +227,31 @@ def sweep_command(
         bool, typer.Option("--json", help="Print the inventory as JSON on stdout.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or table.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted sweep: keep --out/results.jsonl and skip the "
+            "(probe, host) pairs it already holds.",
+        ),
+    ] = False,
+    use_nmap: Annotated[
+        bool, typer.Option("--nmap", help="Also run nmap -sV over the live hosts (slow).")
+    ] = False,
+    snmp_community: Annotated[
+        str | None,
+        typer.Option(
+            help=f"SNMP v2c community (default: ${ENV_SNMP_COMMUNITY} or 'public').",
+            show_default=False,
+        ),
+    ] = None,
+    onvif_credentials: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file with username = ... and password = ... for ONVIF (else "
+            f"${ENV_ONVIF_USER} / ${ENV_ONVIF_PASSWORD}). Never guessed, never logged.",
+        ),
+    ] = None,
 ) -> int:
     """Sweep TARGETS, identify what answers, and write the inventory under --out."""
     try:
@@ -155,11 +261,12 @@ def sweep_command(
         limits = Limits(
             rate_pps=rate, concurrency=concurrency, sweep_budget_s=budget, max_hosts=max_hosts
         )
-        chosen = select_probes(probe)
+        chosen = select_probes(probe, include_optional=("nmap_service",) if use_nmap else ())
     except (ScopeError, TargetSpecError) as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
     except KeyError as exc:
         raise CliError(str(exc.args[0]), EXIT_USAGE) from exc
+    settings = _load_settings(onvif_credentials, snmp_community)
     db = load_db()
     if netns:
         try:
@@ -173,12 +280,30 @@ def sweep_command(
 
     out.mkdir(parents=True, exist_ok=True)
     started = utc_now()
-    results: list[ProbeResult] = []
+    results_path = out / "results.jsonl"
+    results: list[ProbeResult] = _previous_results(results_path) if resume else []
+    done = {result_key(r) for r in results}
+    known_live = {
+        IPv4Address(r.target.split(":")[0])
+        for r in results
+        if r.status is ProbeStatus.SUCCESS and r.target != "*"
+    }
     show = not quiet and not json_output
 
     async def run(sink: _RichProgress | None) -> None:
-        with (out / "results.jsonl").open("w", encoding="utf-8") as stream:
-            async for result in sweep(scope, probes=chosen, limits=limits, progress=sink):
+        with results_path.open("a" if resume else "w", encoding="utf-8") as stream:
+            if resume and stream.tell() > 0 and not _ends_with_newline(results_path):
+                # The interrupted run left a torn last line: start ours on a line of its own.
+                stream.write("\n")
+            async for result in sweep(
+                scope,
+                probes=chosen,
+                limits=limits,
+                settings=settings,
+                progress=sink,
+                done=done,
+                known_live=known_live,
+            ):
                 results.append(result)
                 # One line per result as it arrives: an interrupted sweep keeps what it found.
                 stream.write(result.model_dump_json() + "\n")
@@ -212,7 +337,7 @@ def sweep_command(
         tool_version=__version__,
         fingerprint_db_version=db.version,
         operator=operator,
-        limitations=_limitations(probe_names, results),
+        limitations=_limitations(probe_names, _status_counts(results), settings),
     )
     inventory = build_inventory(identities, scan)
     written = publish_inventory(inventory, out)

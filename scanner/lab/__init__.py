@@ -1,8 +1,9 @@
 """The simulated device lab: real namespaces, real responders, devices described as data.
 
 ``up`` builds the topology and starts the responder process; ``down`` removes everything a lab
-made, also after ``up`` crashed or was killed (names carry the ``ndl-<lab>-`` prefix and the
-responder is found by its command line); ``status`` lists what exists.
+made, also after ``up`` crashed or was killed (names carry the ``ndl-<lab>-`` prefix, the
+responder is found by its command line, and removal continues past anything already gone);
+``status`` lists what exists.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from scanner.lab.profile import LabProfile, load_profile
 from scanner.lab.topology import (
     PREFIX,
     build,
+    lab_links,
     lab_namespaces,
+    remove_links,
     remove_namespaces,
     scan_namespace,
 )
@@ -49,6 +52,8 @@ class LabStatus(BaseModel):
     profile: str | None
     hosts: int | None
     network: str | None
+    scale_prefix: str | None = None
+    root_link_address: str | None = None
 
 
 def _state_dir(lab: str) -> Path:
@@ -135,14 +140,22 @@ def _start_responder(lab: str, profile_path: Path, ready: Path, log_path: Path) 
     return pid
 
 
-def up(profile_path: Path, lab: str | None = None) -> LabStatus:
-    """Build the lab described by ``profile_path`` and start its responders."""
+def up(profile_path: Path, lab: str | None = None, *, root_link: bool = False) -> LabStatus:
+    """Build the lab described by ``profile_path`` and start its responders.
+
+    ``root_link`` also gives the root namespace a veth into the scanner namespace (see
+    :mod:`scanner.lab.topology`); off by default, so the root namespace stays untouched.
+    """
     profile = load_profile(profile_path)
     name = lab or profile.name
     if not _LAB_NAME.fullmatch(name):
         raise LabError(f"lab name {name!r} must be 1-12 lower-case letters or digits")
-    build(profile, name)
     state = _state_dir(name)
+    try:
+        root_address = build(profile, name, root_link=root_link)
+    except LabError:
+        _stop(_responder_pids(name))
+        raise
     try:
         state.mkdir(parents=True, exist_ok=True)
         ready = state / "ready"
@@ -157,11 +170,13 @@ def up(profile_path: Path, lab: str | None = None) -> LabStatus:
                     "profile": str(profile_path.resolve()),
                     "hosts": len(profile.hosts),
                     "network": str(profile.network),
+                    "scale_prefix": str(profile.scale.prefix) if profile.scale else None,
+                    "root_link_address": root_address,
                 }
             ),
             encoding="utf-8",
         )
-    except (LabError, OSError) as exc:
+    except (LabError, OSError, subprocess.SubprocessError) as exc:
         down(name)
         if isinstance(exc, LabError):
             raise
@@ -174,6 +189,7 @@ def down(lab: str | None = None) -> list[str]:
     labs = {lab} if lab else _known_labs()
     for name in sorted(labs):
         _stop(_responder_pids(name))
+        remove_links(lab_links(name))
         remove_namespaces(lab_namespaces(name))
         state = _state_dir(name)
         for child in state.glob("*"):
@@ -184,10 +200,21 @@ def down(lab: str | None = None) -> list[str]:
 
 
 def _known_labs() -> set[str]:
-    names = {ns[len(PREFIX) :].rsplit("-", 1)[0] for ns in lab_namespaces()}
+    names = {ns[len(PREFIX) :].rsplit("-", 1)[0] for ns in lab_namespaces() + lab_links()}
+    names |= {argv_lab for pid in _responder_pids() if (argv_lab := _lab_of(pid)) is not None}
     if STATE_ROOT.exists():
         names |= {p.name for p in STATE_ROOT.iterdir() if p.is_dir()}
     return names
+
+
+def _lab_of(pid: int) -> str | None:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    if b"--lab" in argv and argv.index(b"--lab") + 1 < len(argv):
+        return argv[argv.index(b"--lab") + 1].decode(errors="replace")
+    return None
 
 
 def status(lab: str | None = None) -> LabStatus | list[LabStatus]:
@@ -214,6 +241,10 @@ def _status_of(lab: str) -> LabStatus:
         profile=str(info["profile"]) if "profile" in info else None,
         hosts=hosts if isinstance(hosts, int) else None,
         network=str(info["network"]) if "network" in info else None,
+        scale_prefix=str(info["scale_prefix"]) if info.get("scale_prefix") else None,
+        root_link_address=(
+            str(info["root_link_address"]) if info.get("root_link_address") else None
+        ),
     )
 
 

@@ -2,14 +2,21 @@
 
 A profile lists hosts with their address, MAC, ground truth (what the device really is, for
 tests and demos) and what each answers on each protocol. Adding a device is adding a table.
+
+Text in a profile may hold ``{placeholders}`` that the responder fills per host and per reply
+(see :data:`BUILTIN_PLACEHOLDERS` and a host's ``vars``); unknown ``{...}`` text is left as is,
+so JSON and JavaScript bodies need no escaping. A ``[templates.X]`` table holds protocol
+sections many hosts share; a host names it with ``template = "X"`` and overrides any key.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import tomllib
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -17,52 +24,276 @@ from scanner.errors import LabError
 from scanner.results import normalize_mac
 from scanner.scope import LAB_NETWORK
 
-__all__ = ["GroundTruth", "HttpRoute", "HttpService", "LabHost", "LabProfile", "load_profile"]
+__all__ = [
+    "BUILTIN_PLACEHOLDERS",
+    "INFRA_NETWORK",
+    "BannerService",
+    "DhipService",
+    "GroundTruth",
+    "HttpRoute",
+    "HttpService",
+    "LabHost",
+    "LabProfile",
+    "OnvifService",
+    "RtspRoute",
+    "RtspService",
+    "SadpService",
+    "ScaleConfig",
+    "ScaleMix",
+    "SnmpService",
+    "TlsCertificate",
+    "load_profile",
+]
 
 # A profile is a hand-written file; 1 MiB is thousands of hosts.
 MAX_PROFILE_BYTES: Final = 1024 * 1024
 # The Linux bridge holds at most 1,023 ports (lab-feasibility §2.2); larger labs use scale mode.
 MAX_BRIDGED_HOSTS: Final = 1000
+# Reserved for the lab's own links (scanner<->farm, root<->scanner); profiles must stay out.
+INFRA_NETWORK: Final = IPv4Network("198.18.254.0/23")
+# A hostile body may be huge but must stay a stream the responder generates, never a buffer.
+MAX_STREAM_BYTES: Final = 4 * 1024**3
+
+BUILTIN_PLACEHOLDERS: Final = (
+    "address",  # the host's IPv4 address
+    "mac",  # aa:bb:cc:dd:ee:ff
+    "mac_dash",  # aa-bb-cc-dd-ee-ff (SADP)
+    "mac_hex",  # AABBCCDDEEFF (Axis realm)
+    "mac_hex_lower",  # aabbccddeeff (Hikvision endpoint UUID tail)
+    "ipv6_ll",  # EUI-64 link-local address derived from the MAC
+    "netmask",
+    "gateway",  # the scanner's address: the only router the lab has
+    "seq",  # scale mode: the host's offset in the prefix, 9 digits
+    "seq_hex",  # scale mode: the same offset, 6 upper-case hex digits
+    "http_date",  # RFC 7231 date, per reply
+    "rtsp_date_hik",  # Hikvision RTSP date ("Thu, May 14 2020 16:45:35 GMT"), per reply
+    "content_length",  # length of the body, per reply
+    "cseq",  # the request's CSeq, per RTSP reply
+    "nonce",  # 32 random hex digits, per reply
+)
+
+Behaviour = Literal["normal", "stream", "slowloris", "reset"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _check_b64(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"not base64: {exc}") from exc
+    return value
+
+
 class GroundTruth(_Strict):
     """What the simulated device really is: the answer the scanner should reach."""
 
-    maker: str | None
+    maker: str | None = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     brand: str | None = None
     model: str | None = None
     covered: bool
     note: str | None = None
 
 
-class HttpRoute(_Strict):
-    """The exact bytes one path answers with. ``{http_date}`` and ``{content_length}`` expand."""
+class _Reply(_Strict):
+    """Bytes of one reply: status line, headers in wire order, body, and how to send them."""
 
-    path: str = Field(description="request path, or '*' for every other path")
     status_line: str
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
+    body_b64: str | None = Field(
+        default=None, description="binary body (favicon, invalid UTF-8); replaces body"
+    )
+    behaviour: Behaviour = Field(
+        default="normal",
+        description="stream: headers then stream_bytes generated on the fly; slowloris: one "
+        "byte per second; reset: half the reply, then a TCP RST",
+    )
+    stream_bytes: int = Field(default=0, ge=0, le=MAX_STREAM_BYTES)
+
+    @field_validator("body_b64")
+    @classmethod
+    def _b64(cls, value: str | None) -> str | None:
+        return _check_b64(value)
+
+    def body_bytes(self) -> bytes:
+        """The body as bytes (before placeholders, which only apply to text bodies)."""
+        if self.body_b64 is not None:
+            return base64.b64decode(self.body_b64)
+        return self.body.encode("utf-8")
+
+
+class HttpRoute(_Reply):
+    """The exact bytes one path answers with.
+
+    ``path`` is an exact path, a prefix ending in ``*`` (``/ISAPI/*``), or ``*`` for every other
+    path; the query string is ignored.
+    """
+
+    path: str = Field(description="request path, 'PREFIX*', or '*' for every other path")
+
+
+class TlsCertificate(_Strict):
+    """A self-signed certificate made at lab-up time (private keys are never committed)."""
+
+    subject: str = Field(description="RFC 4514 order as devices print it: 'CN=..,OU=..,O=..'")
+    days: int = Field(default=3650, ge=1, le=36500)
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        for part in value.split(","):
+            key, sep, _ = part.partition("=")
+            if not sep or key.strip().upper() not in {"CN", "OU", "O", "L", "ST", "C", "E"}:
+                raise ValueError(f"subject part {part!r} is not one of CN OU O L ST C E =value")
+        return value
 
 
 class HttpService(_Strict):
-    """An HTTP server on one port."""
+    """An HTTP (or, with ``tls``, HTTPS) server on one port."""
 
     port: int = Field(default=80, ge=1, le=65535)
+    tls: TlsCertificate | None = None
     routes: tuple[HttpRoute, ...] = Field(min_length=1)
 
     def route_for(self, path: str) -> HttpRoute:
-        """Return the route for ``path``, falling back to ``*`` then the first route."""
+        """Return the route for ``path``: exact, then longest prefix, then ``*``, then first."""
         for route in self.routes:
             if route.path == path:
                 return route
+        prefixed = [r for r in self.routes if r.path.endswith("*") and path.startswith(r.path[:-1])]
+        if prefixed:
+            return max(prefixed, key=lambda r: len(r.path))
+        return self.routes[0]
+
+
+class RtspRoute(_Reply):
+    """The reply to one RTSP method; ``*`` for any other, ``HTTP`` for an HTTP request line."""
+
+    method: str = Field(pattern=r"^([A-Z_]{1,20}|\*)$")
+
+
+class RtspService(_Strict):
+    """An RTSP server (nmap sends OPTIONS and an HTTP GET to it)."""
+
+    port: int = Field(default=554, ge=1, le=65535)
+    routes: tuple[RtspRoute, ...] = Field(min_length=1)
+
+    def route_for(self, method: str) -> RtspRoute:
+        """Return the route for ``method``, falling back to ``*`` then the first route."""
         for route in self.routes:
-            if route.path == "*":
+            if route.method == method:
+                return route
+        for route in self.routes:
+            if route.method == "*":
                 return route
         return self.routes[0]
+
+
+class OnvifService(_Strict):
+    """ONVIF: WS-Discovery ProbeMatch on UDP 3702 and the SOAP device service over HTTP."""
+
+    port: int = Field(default=80, ge=1, le=65535)
+    path: str = "/onvif/device_service"
+    discovery: bool = True
+    manufacturer: str
+    model: str
+    firmware: str
+    serial: str
+    hardware_id: str = ""
+    scopes: tuple[str, ...] = Field(min_length=1)
+    types: str = "dn:NetworkVideoTransmitter tds:Device"
+    endpoint_uuid: str = Field(
+        default="5a7b1c00-0000-1000-8000-{mac_hex_lower}", description="urn:uuid: suffix"
+    )
+    metadata_version: int = Field(default=10, ge=0)
+    prefixes: Literal["gsoap", "wsd"] = Field(
+        default="gsoap",
+        description="gsoap: env/wsadis/d (Hikvision IPC); wsd: soap/wsa/wsd (Hikvision NVR)",
+    )
+    username: str | None = None
+    password: str | None = None
+    timezone: str = "CST-8"
+    raw_reply_b64: str | None = Field(default=None, description="hostile: send this instead")
+
+    @field_validator("raw_reply_b64")
+    @classmethod
+    def _b64(cls, value: str | None) -> str | None:
+        return _check_b64(value)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> OnvifService:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("onvif username and password go together")
+        return self
+
+
+class SadpService(_Strict):
+    """Hikvision SADP on UDP 37020: the ``<ProbeMatch>`` elements after Uuid and Types."""
+
+    fields: tuple[tuple[str, str], ...] = Field(min_length=1)
+    raw_reply_b64: str | None = Field(default=None, description="hostile: send this instead")
+
+    @field_validator("raw_reply_b64")
+    @classmethod
+    def _b64(cls, value: str | None) -> str | None:
+        return _check_b64(value)
+
+    @field_validator("fields")
+    @classmethod
+    def _tags(cls, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        for tag, _ in value:
+            if not tag.isalnum():
+                raise ValueError(f"SADP tag {tag!r} must be letters and digits")
+        return value
+
+
+class DhipService(_Strict):
+    """Dahua DHIP on UDP 37810: the JSON body of ``client.notifyDevInfo`` (framed on send)."""
+
+    body: str = ""
+    raw_reply_b64: str | None = Field(default=None, description="hostile: send this instead")
+
+    @field_validator("raw_reply_b64")
+    @classmethod
+    def _b64(cls, value: str | None) -> str | None:
+        return _check_b64(value)
+
+
+class SnmpService(_Strict):
+    """SNMP v2c GetRequest/GetNextRequest for sysDescr.0 and sysObjectID.0."""
+
+    port: int = Field(default=161, ge=1, le=65535)
+    community: str = "public"
+    sysdescr: str
+    sysobjectid: str = Field(
+        pattern=r"^(|[0-2](\.\d{1,10}){1,40})$",
+        description="dotted OID; empty for devices that answer a zero-length OID (Hikvision IPC)",
+    )
+
+
+class BannerService(_Strict):
+    """A TCP port that sends fixed bytes (telnet banner, SDK port frame) or stays silent."""
+
+    port: int = Field(ge=1, le=65535)
+    banner: str = ""
+    banner_b64: str | None = None
+    when: Literal["connect", "first_data", "never"] = "connect"
+    behaviour: Literal["normal", "reset"] = "normal"
+
+    @field_validator("banner_b64")
+    @classmethod
+    def _b64(cls, value: str | None) -> str | None:
+        return _check_b64(value)
+
+    def banner_bytes(self) -> bytes:
+        """What the port sends."""
+        if self.banner_b64 is not None:
+            return base64.b64decode(self.banner_b64)
+        return self.banner.encode("utf-8")
 
 
 class LabHost(_Strict):
@@ -72,7 +303,15 @@ class LabHost(_Strict):
     address: IPv4Address
     mac: str
     truth: GroundTruth
+    template: str | None = Field(default=None, description="already merged; kept for reports")
+    vars: dict[str, str] = Field(default_factory=dict)
     http: tuple[HttpService, ...] = ()
+    rtsp: RtspService | None = None
+    onvif: OnvifService | None = None
+    sadp: SadpService | None = None
+    dhip: DhipService | None = None
+    snmp: SnmpService | None = None
+    tcp: tuple[BannerService, ...] = ()
 
     @field_validator("mac")
     @classmethod
@@ -81,6 +320,58 @@ class LabHost(_Strict):
         if int(mac[:2], 16) & 1:
             raise ValueError("a host MAC must be unicast (first octet even)")
         return mac
+
+    @model_validator(mode="after")
+    def _ports(self) -> LabHost:
+        tcp = [s.port for s in self.http] + [s.port for s in self.tcp]
+        if self.rtsp:
+            tcp.append(self.rtsp.port)
+        if len(set(tcp)) != len(tcp):
+            raise ValueError(f"host {self.name}: two TCP services on one port")
+        if self.onvif and self.onvif.port in {s.port for s in self.tcp}:
+            raise ValueError(f"host {self.name}: onvif port {self.onvif.port} is a banner port")
+        if self.onvif and any(s.port == self.onvif.port and s.tls for s in self.http):
+            raise ValueError(f"host {self.name}: onvif is served over plain HTTP only")
+        return self
+
+    def tcp_ports(self) -> list[int]:
+        """Every TCP port the host listens on."""
+        ports = {s.port for s in self.http} | {s.port for s in self.tcp}
+        if self.rtsp:
+            ports.add(self.rtsp.port)
+        if self.onvif:
+            ports.add(self.onvif.port)
+        return sorted(ports)
+
+
+class ScaleMix(_Strict):
+    """One kind of device in the scale farm: a template, its share and its MAC prefix."""
+
+    template: str
+    weight: int = Field(default=1, ge=1, le=1000)
+    oui: str = Field(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){2}$")
+    truth: GroundTruth
+    vars: dict[str, str] = Field(default_factory=dict)
+
+
+class ScaleConfig(_Strict):
+    """Scale mode: one farm namespace answers for every address of ``prefix``."""
+
+    prefix: IPv4Network
+    mix: tuple[ScaleMix, ...] = Field(min_length=1)
+    multicast_cap: int = Field(
+        default=4096, ge=0, le=65536, description="most farm hosts answering one multicast probe"
+    )
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 class LabProfile(_Strict):
@@ -91,12 +382,44 @@ class LabProfile(_Strict):
     description: str = ""
     network: IPv4Network
     scanner_address: IPv4Address
-    hosts: tuple[LabHost, ...] = Field(min_length=1, max_length=MAX_BRIDGED_HOSTS)
+    templates: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    hosts: tuple[LabHost, ...] = Field(default=(), max_length=MAX_BRIDGED_HOSTS)
+    scale: ScaleConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_templates(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        templates = data.get("templates") or {}
+        hosts = data.get("hosts")
+        if not isinstance(templates, dict) or not isinstance(hosts, list):
+            return data
+        merged = []
+        for host in hosts:
+            name = host.get("template") if isinstance(host, dict) else None
+            if isinstance(name, str):
+                if name not in templates or not isinstance(templates[name], dict):
+                    raise ValueError(f"host {host.get('name')!r}: no template named {name!r}")
+                host = _deep_merge(templates[name], host)
+            merged.append(host)
+        return {**data, "hosts": merged}
 
     @model_validator(mode="after")
     def _consistent(self) -> LabProfile:
-        if not self.network.subnet_of(LAB_NETWORK):
-            raise ValueError(f"lab network {self.network} must be inside {LAB_NETWORK}")
+        if not self.hosts and self.scale is None:
+            raise ValueError("a profile needs hosts, a [scale] section, or both")
+        for net in (self.network, *((self.scale.prefix,) if self.scale else ())):
+            if not net.subnet_of(LAB_NETWORK):
+                raise ValueError(f"lab network {net} must be inside {LAB_NETWORK}")
+            if net.overlaps(INFRA_NETWORK):
+                raise ValueError(f"{net} overlaps {INFRA_NETWORK}, reserved for the lab's links")
+        if self.scale and self.scale.prefix.overlaps(self.network):
+            raise ValueError("the scale prefix must not overlap the bridged network")
+        if self.scale:
+            for mix in self.scale.mix:
+                if mix.template not in self.templates:
+                    raise ValueError(f"scale mix names unknown template {mix.template!r}")
         addresses = [self.scanner_address, *(h.address for h in self.hosts)]
         for addr in addresses:
             if addr not in self.network or addr in {
@@ -114,6 +437,27 @@ class LabProfile(_Strict):
             raise ValueError("two hosts share a MAC")
         return self
 
+    def scale_hosts(self) -> list[LabHost]:
+        """One validated host per scale mix entry (address and MAC are per-address later)."""
+        if self.scale is None:
+            return []
+        first = self.scale.prefix.network_address + 1
+        hosts = []
+        for index, mix in enumerate(self.scale.mix):
+            data = _deep_merge(
+                self.templates[mix.template],
+                {
+                    "name": f"farm-{index}",
+                    "address": str(first),
+                    "mac": f"{mix.oui}:00:00:00",
+                    "truth": mix.truth.model_dump(),
+                    "template": mix.template,
+                    "vars": mix.vars,
+                },
+            )
+            hosts.append(LabHost.model_validate(data))
+        return hosts
+
 
 def load_profile(path: Path) -> LabProfile:
     """Read and validate a profile file; every problem becomes one clear :class:`LabError`."""
@@ -126,8 +470,11 @@ def load_profile(path: Path) -> LabProfile:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LabError(f"{path}: not valid TOML: {exc}") from exc
     try:
-        return LabProfile.model_validate(data)
+        profile = LabProfile.model_validate(data)
+        profile.scale_hosts()
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise LabError(f"{path}: {where}: {first['msg']}") from exc
+        where = ".".join(str(part) for part in first["loc"]) or "profile"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise LabError(f"{path}: {where}: {message}") from exc
+    return profile

@@ -2,9 +2,17 @@
 
 Layout (lab-feasibility.md §9.1): a switch namespace ``ndl-<lab>-sw`` holds the bridge; the
 scanner namespace ``ndl-<lab>-scan`` and one namespace per host hang off it by veth pairs. The
-bridge lives in its own namespace, so deleting the namespaces removes every link: the root
-namespace never receives a lab interface. Every name carries the ``ndl-<lab>-`` prefix so a
-crashed lab's leftovers can always be found and removed.
+bridge lives in its own namespace, so deleting the namespaces removes every link. Every name
+carries the ``ndl-<lab>-`` prefix so a crashed lab's leftovers can always be found and removed.
+
+Scale mode adds ``ndl-<lab>-farm`` (§9.2, routed flavour): a /30 link from the scanner
+namespace, and a local route that makes the whole scale prefix the farm's own addresses.
+
+Only on request (``root_link``) does the root namespace get one interface, ``ndl-<lab>-r``: a
+veth into the scanner namespace with a /30 from 198.18.255.0/24, a distinct /30 per lab. Its
+connected route covers those four addresses and nothing else, and the root's default route is
+never touched, so the root can reach the scanner namespace while lab traffic stays in the lab
+(the scanner namespace does not forward).
 """
 
 from __future__ import annotations
@@ -13,19 +21,26 @@ import os
 import shutil
 import subprocess
 import tempfile
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Final
 
 from scanner.errors import LabError
-from scanner.lab.profile import LabProfile
+from scanner.lab.profile import INFRA_NETWORK, LabProfile
 from scanner.netns import NETNS_DIR
 
 __all__ = [
+    "FARM_LINK",
     "PREFIX",
+    "ROOT_LINK_POOL",
     "build",
+    "farm_namespace",
     "host_namespace",
+    "lab_links",
     "lab_namespaces",
+    "remove_links",
     "remove_namespaces",
+    "root_link_name",
     "scan_namespace",
     "switch_namespace",
 ]
@@ -34,6 +49,14 @@ PREFIX: Final = "ndl-"
 # Building 50 namespaces takes 0.2 s (lab-feasibility §2.1); 120 s covers a 1,000-host lab.
 _IP_TIMEOUT_S: Final = 120.0
 _SCANNER_MAC: Final = "02:00:00:00:00:01"
+# Both inside INFRA_NETWORK, which profiles may not use. The farm link lives only inside the
+# lab's namespaces, so every lab can use the same /30; root links need one /30 per lab.
+FARM_LINK: Final = IPv4Network("198.18.254.0/30")
+ROOT_LINK_POOL: Final = IPv4Network("198.18.255.0/24")
+assert FARM_LINK.subnet_of(INFRA_NETWORK)  # noqa: S101
+assert ROOT_LINK_POOL.subnet_of(INFRA_NETWORK)  # noqa: S101
+_SYS_NET: Final = Path("/sys/class/net")
+_IFNAMSIZ: Final = 15
 
 
 def switch_namespace(lab: str) -> str:
@@ -44,6 +67,30 @@ def switch_namespace(lab: str) -> str:
 def scan_namespace(lab: str) -> str:
     """Name of the namespace the scanner runs in."""
     return f"{PREFIX}{lab}-scan"
+
+
+def farm_namespace(lab: str) -> str:
+    """Name of the scale-mode namespace that answers for a whole prefix."""
+    return f"{PREFIX}{lab}-farm"
+
+
+def root_link_name(lab: str) -> str:
+    """Root-namespace end of the optional root<->scanner veth."""
+    return f"{PREFIX}{lab}-r"
+
+
+def lab_links(lab: str | None = None) -> list[str]:
+    """Lab interfaces in the root namespace (only root links, normally none)."""
+    prefix = f"{PREFIX}{lab}-" if lab else PREFIX
+    if not _SYS_NET.is_dir():
+        return []
+    return sorted(p.name for p in _SYS_NET.iterdir() if p.name.startswith(prefix))
+
+
+def remove_links(names: list[str]) -> None:
+    """Delete root-namespace lab links (the veth peer goes with each)."""
+    if names:
+        _ip("-force", batch="".join(f"link del {name}\n" for name in names))
 
 
 def host_namespace(lab: str, index: int) -> str:
@@ -84,22 +131,78 @@ def _ip(*args: str, batch: str | None = None) -> None:
 def remove_namespaces(names: list[str]) -> None:
     """Delete namespaces (their links and addresses go with them)."""
     if names:
-        _ip(batch="".join(f"netns del {name}\n" for name in names))
+        # -force: keep deleting after one failure, so a half-removed lab is still removed.
+        _ip("-force", batch="".join(f"netns del {name}\n" for name in names))
 
 
-def build(profile: LabProfile, lab: str) -> None:
-    """Create every namespace, the bridge and the veths for ``profile``."""
+def _used_root_slots() -> set[int]:
+    proc = subprocess.run(
+        [shutil.which("ip") or "/usr/sbin/ip", "-o", "-4", "addr", "show"],
+        capture_output=True,
+        text=True,
+        timeout=_IP_TIMEOUT_S,
+        check=False,
+    )
+    used = set()
+    for line in proc.stdout.splitlines():
+        for word in line.split():
+            address = word.split("/", 1)[0]
+            if address.startswith("198.18.255."):
+                used.add(int(address.rsplit(".", 1)[1]) // 4)
+    return used
+
+
+def _add_root_link(lab: str, scan: str) -> str:
+    name = root_link_name(lab)
+    if len(name) > _IFNAMSIZ:
+        raise LabError(
+            f"--root-link needs a lab name of at most 9 characters ({name!r} is too long)"
+        )
+    free = [
+        slot for slot in range(ROOT_LINK_POOL.num_addresses // 4) if slot not in _used_root_slots()
+    ]
+    if not free:
+        raise LabError("no free /30 in 198.18.255.0/24 for another root link")
+    base = int(ROOT_LINK_POOL.network_address) + 4 * free[0]
+    root_addr, scan_addr = IPv4Address(base + 1), IPv4Address(base + 2)
+    _ip(
+        batch=(
+            f"link add {name} type veth peer name root0 netns {scan}\n"
+            f"link set {name} addrgenmode none\n"
+            f"addr add {root_addr}/30 dev {name}\n"
+            f"link set {name} up\n"
+        )
+    )
+    _ip(
+        "-n",
+        scan,
+        batch=(
+            "link set root0 addrgenmode none\n"
+            f"addr add {scan_addr}/30 dev root0\nlink set root0 up\n"
+        ),
+    )
+    return str(scan_addr)
+
+
+def build(profile: LabProfile, lab: str, *, root_link: bool = False) -> str | None:
+    """Create every namespace, the bridge and the veths for ``profile``.
+
+    Return the scanner namespace's address on the root link, when one was asked for.
+    """
     if os.geteuid() != 0:
         raise LabError("building the lab needs root (network namespaces)")
-    leftovers = lab_namespaces(lab)
+    leftovers = lab_namespaces(lab) + lab_links(lab)
     if leftovers:
         raise LabError(
-            f"lab {lab!r} already exists ({len(leftovers)} namespaces); "
+            f"lab {lab!r} already exists ({len(leftovers)} namespaces/links); "
             f"run `ndaa-scan lab down {lab}`"
         )
+    if root_link and len(root_link_name(lab)) > _IFNAMSIZ:
+        raise LabError("--root-link needs a lab name of at most 9 characters")
     sw, scan = switch_namespace(lab), scan_namespace(lab)
     hosts = [host_namespace(lab, i) for i in range(len(profile.hosts))]
-    _ip(batch="".join(f"netns add {name}\n" for name in [sw, scan, *hosts]))
+    farm = [farm_namespace(lab)] if profile.scale else []
+    _ip(batch="".join(f"netns add {name}\n" for name in [sw, scan, *hosts, *farm]))
     prefix = profile.network.prefixlen
     try:
         # mcast_snooping 0: a dumb switch, so multicast discovery does not depend on IGMP timing.
@@ -117,16 +220,38 @@ def build(profile: LabProfile, lab: str) -> None:
             sw_batch.append(f"link set p{index} master br0 up")
         _ip("-n", sw, batch="\n".join(sw_batch) + "\n")
         # addrgenmode none: no IPv6 autoconf noise on fresh links (it loses ARP replies).
-        _ip(
-            "-n",
-            scan,
-            batch=(
-                "link set lo up\nlink set scan0 addrgenmode none\n"
-                f"addr add {profile.scanner_address}/{prefix} dev scan0\nlink set scan0 up\n"
-                # The scanner's only default route leads into the lab: nothing it sends can leave.
-                "route add default dev scan0\n"
-            ),
-        )
+        # The scanner's only default route leads into the lab: nothing it sends can leave.
+        default_dev = "scan0" if profile.hosts else "fscan0"
+        scan_batch = [
+            "link set lo up",
+            "link set scan0 addrgenmode none",
+            f"addr add {profile.scanner_address}/{prefix} dev scan0",
+            "link set scan0 up",
+        ]
+        if profile.scale:
+            farm_ns = farm[0]
+            near, far = FARM_LINK.network_address + 1, FARM_LINK.network_address + 2
+            scan_batch += [
+                f"link add fscan0 type veth peer name eth0 netns {farm_ns}",
+                "link set fscan0 addrgenmode none",
+                f"addr add {near}/30 dev fscan0",
+                "link set fscan0 up",
+                f"route add {profile.scale.prefix} via {far} dev fscan0",
+            ]
+        scan_batch.append(f"route add default dev {default_dev}")
+        _ip("-n", scan, batch="\n".join(scan_batch) + "\n")
+        if profile.scale:
+            _ip(
+                "-n",
+                farm[0],
+                batch=(
+                    "link set lo up\nlink set eth0 addrgenmode none\n"
+                    f"addr add {far}/30 dev eth0\nlink set eth0 up\n"
+                    # The local route makes every address of the prefix this namespace's own.
+                    f"route add local {profile.scale.prefix} dev lo\n"
+                    f"route add default via {near} dev eth0\n"
+                ),
+            )
         for host, ns in zip(profile.hosts, hosts, strict=True):
             _ip(
                 "-n",
@@ -136,6 +261,8 @@ def build(profile: LabProfile, lab: str) -> None:
                     f"addr add {host.address}/{prefix} dev eth0\nlink set eth0 up\n"
                 ),
             )
+        return _add_root_link(lab, scan) if root_link else None
     except LabError:
+        remove_links(lab_links(lab))
         remove_namespaces(lab_namespaces(lab))
         raise

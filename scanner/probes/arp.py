@@ -72,9 +72,14 @@ class ArpProbe:
         started = time.monotonic()
         by_iface: dict[str, list[str]] = {}
         try:
+            import scapy.route  # noqa: F401 - creates conf.route
             from scapy.config import conf
 
             conf.verb = 0
+            # scapy reads interfaces and routes once, at first import, which may have happened
+            # before the process entered the sweep's network namespace (--netns): reread both.
+            conf.ifaces.reload()
+            conf.route.resync()
             for addr in targets:
                 ctx.check(addr)
                 iface, on_link = _route_iface(addr)
@@ -120,6 +125,7 @@ class ArpProbe:
                         )
                     )
                     continue
+                ctx.arp_covered.update(IPv4Address(addr) for addr in chunk)
                 results.extend(self._results(replies, ctx, started))
         return results
 

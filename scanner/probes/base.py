@@ -1,4 +1,4 @@
-"""The probe contract: what a probe declares about itself, and how it is run.
+"""The probe contract: what a probe declares about itself, how it is run, shared plumbing.
 
 Two kinds exist. A *network* probe looks at many targets at once (ARP, multicast discovery) and
 reports the hosts that answered. A *host* probe talks to one live host (HTTP, RTSP, ONVIF).
@@ -7,18 +7,31 @@ Both return :class:`ProbeResult` values; :func:`run_host_probe` turns every fail
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from ipaddress import IPv4Address
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import ClassVar, Final, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scanner.context import ExchangeError, ProbeContext
-from scanner.errors import ScopeViolation
-from scanner.results import ProbeResult, ProbeStatus, utc_now
+from scanner.context import CollectResult, Datagram, ExchangeError, ProbeContext
+from scanner.errors import ProbeParseError, ScopeViolation
+from scanner.results import Observation, ProbeResult, ProbeStatus, utc_now
 
-__all__ = ["HostProbe", "NetworkProbe", "ProbeInfo", "failed_result", "run_host_probe"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DISCOVERY_WAIT_S",
+    "HostProbe",
+    "NetworkProbe",
+    "ObservationSet",
+    "ProbeInfo",
+    "collect_and_parse",
+    "failed_result",
+    "run_host_probe",
+]
 
 
 class ProbeInfo(BaseModel):
@@ -36,6 +49,11 @@ class ProbeInfo(BaseModel):
     #: The observation keys (``protocol.field``) this probe can emit.
     fields: tuple[str, ...]
     needs_root: bool = False
+    #: Network probes only: run after liveness, with the live hosts as their unicast targets
+    #: (WS-Discovery, SADP, DHIP multicast to the segment plus unicast to every live host).
+    after_liveness: bool = False
+    #: Not run unless named with ``--probe`` or enabled by a flag (e.g. ``--nmap``).
+    optional: bool = False
 
 
 @runtime_checkable
@@ -87,3 +105,166 @@ async def run_host_probe(probe: HostProbe, host: IPv4Address, ctx: ProbeContext)
         return failed_result(
             probe.info.name, str(host), ProbeStatus.OUT_OF_SCOPE, str(exc), started
         )
+    except ProbeParseError as exc:
+        return failed_result(
+            probe.info.name, str(host), ProbeStatus.PROTOCOL_ERROR, str(exc), started
+        )
+    # A bug in one probe, or a device that trips one, must cost that result only, never the
+    # sweep: record it as an error (with the traceback in the log) and carry on.
+    except Exception as exc:
+        log.warning("probe %s on %s failed", probe.info.name, host, exc_info=True)
+        return failed_result(
+            probe.info.name, str(host), ProbeStatus.ERROR, f"{type(exc).__name__}: {exc}", started
+        )
+
+
+class ObservationSet:
+    """Collects one probe's observations for one host, dropping empty and duplicate values."""
+
+    def __init__(
+        self,
+        probe: str,
+        host: IPv4Address,
+        *,
+        port: int | None = None,
+        mac: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        self.probe = probe
+        self.host = host
+        self.port = port
+        self.mac = mac
+        self.at = at or utc_now()
+        self._seen: set[tuple[str, str, str]] = set()
+        self.items: list[Observation] = []
+
+    def add(self, protocol: str, field: str, value: object | None) -> None:
+        """Record ``protocol.field = value`` unless the value is empty or already recorded."""
+        if value is None:
+            return
+        text = " ".join(str(value).split()) if not isinstance(value, str) else value.strip()
+        if not text or (protocol, field, text) in self._seen:
+            return
+        self._seen.add((protocol, field, text))
+        self.items.append(
+            Observation(
+                host=self.host,
+                protocol=protocol,
+                field=field,
+                value=text,
+                mac=self.mac,
+                port=self.port,
+                probe=self.probe,
+                observed_at=self.at,
+            )
+        )
+
+    def extend(self, protocol: str, field: str, values: Iterable[object | None]) -> None:
+        """Record each of ``values``."""
+        for value in values:
+            self.add(protocol, field, value)
+
+    def result(
+        self,
+        target: str,
+        started: float,
+        *,
+        status: ProbeStatus = ProbeStatus.SUCCESS,
+        reply_bytes: int = 0,
+        error: str | None = None,
+    ) -> ProbeResult:
+        """Return the :class:`ProbeResult` holding everything recorded."""
+        return ProbeResult(
+            probe=self.probe,
+            target=target,
+            status=status,
+            started_at=self.at,
+            elapsed_s=max(0.0, time.monotonic() - started),
+            observations=tuple(self.items),
+            error=None if error is None else error[:500],
+            reply_bytes=reply_bytes,
+        )
+
+
+# ------------------------------------------------------------------ UDP discovery plumbing
+# WS-Discovery, SADP and DHIP each send one request to their multicast group (only onto a
+# segment the scope covers in full) and the same request unicast to every live host, so routed
+# subnets that multicast never reaches are still asked (peers.md §B.1). Replies are paired to
+# the request by the probe, and each answering host becomes one ProbeResult.
+
+
+#: Cameras answer discovery within tens of milliseconds (lab-feasibility §5: last of 1,000
+#: replies at 1.76 s); 2 s after the last send covers a busy segment.
+DISCOVERY_WAIT_S: Final = 2.0
+#: One reply per host is all we use; a device that floods is cut off here.
+MAX_REPLIES_PER_HOST: Final = 4
+
+
+async def collect_and_parse(
+    name: str,
+    ctx: ProbeContext,
+    *,
+    port: int,
+    payload: bytes | Callable[[IPv4Address], bytes],
+    targets: Sequence[IPv4Address],
+    group: IPv4Address | None,
+    broadcast: bool = False,
+    observe: Callable[[Datagram], ObservationSet | None],
+) -> list[ProbeResult]:
+    """Send, collect and turn each in-scope answering host into a result.
+
+    ``observe`` parses one datagram and returns its observations, ``None`` for a reply that is
+    not an answer to our request (another probe's, a Hello), or raises ``ProbeParseError``.
+    """
+    started = time.monotonic()
+    try:
+        collected: CollectResult = await ctx.udp_collect(
+            port,
+            payload,
+            unicast=targets,
+            group=group,
+            broadcast=broadcast,
+            wait_s=DISCOVERY_WAIT_S,
+            max_replies=max(64, (len(targets) + 1024) * MAX_REPLIES_PER_HOST),
+        )
+    except ScopeViolation as exc:
+        return [failed_result(name, "*", ProbeStatus.OUT_OF_SCOPE, str(exc), started)]
+    except ExchangeError as exc:
+        return [failed_result(name, "*", exc.status, str(exc), started)]
+    except OSError as exc:
+        return [failed_result(name, "*", ProbeStatus.ERROR, f"UDP socket: {exc}", started)]
+    by_host: dict[IPv4Address, ProbeResult] = {}
+    for datagram in collected.datagrams:
+        if datagram.source in by_host and by_host[datagram.source].status is ProbeStatus.SUCCESS:
+            continue
+        target = str(datagram.source)
+        try:
+            observed = observe(datagram)
+        except ProbeParseError as exc:
+            by_host.setdefault(
+                datagram.source,
+                failed_result(name, target, ProbeStatus.PROTOCOL_ERROR, str(exc), started),
+            )
+            continue
+        if observed is None:
+            continue
+        status = ProbeStatus.OVERSIZED if datagram.truncated else ProbeStatus.SUCCESS
+        by_host[datagram.source] = observed.result(
+            target, started, status=status, reply_bytes=len(datagram.data)
+        )
+    if collected.dropped_out_of_scope:
+        log.info(
+            "%s: dropped %d replies from outside the scope", name, collected.dropped_out_of_scope
+        )
+    if not by_host:
+        how = "multicast and unicast" if collected.multicast_sent else "unicast"
+        return [
+            failed_result(
+                name,
+                "*",
+                ProbeStatus.NO_REPLY,
+                f"no reply to {collected.sent} {how} probes",
+                started,
+            )
+        ]
+    return [by_host[addr] for addr in sorted(by_host)]

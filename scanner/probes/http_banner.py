@@ -1,6 +1,10 @@
-"""HTTP banner grab: status line, Server, WWW-Authenticate realm, header order, page title.
+"""HTTP banner grab: status line, Server, WWW-Authenticate realm, header order, title, favicon.
 
-Sends one read-only ``GET /`` and reads the reply up to the byte cap. The reply is parsed from
+Sends read-only ``GET`` requests only: ``/``, ``/favicon.ico`` (its MD5 is a classic device
+fingerprint, fingerprints.md §5.1) and a few vendor paths whose status and realm betray the
+firmware family (Hikvision ``/ISAPI/System/deviceInfo``, ``/doc/page/login.asp``; Dahua
+``/cgi-bin/magicBox.cgi?action=getSystemInfo``, fingerprints.md §5.1-5.2). Never a login, never a
+write, never a credential. Each reply is read up to the byte cap. The reply is parsed from
 raw bytes on purpose: header-name case and order are fingerprints (Dahua firmware sends
 ``CONNECTION:``/``CONTENT-LENGTH:`` in upper case; Hikvision ``App-webs`` answers HTTP/1.0),
 and ordinary HTTP clients normalise both away.
@@ -8,6 +12,7 @@ and ordinary HTTP clients normalise both away.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -15,12 +20,21 @@ from html.parser import HTMLParser
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
 
-from scanner.context import ExchangeError, ProbeContext
+from scanner.context import ExchangeError, ProbeContext, TcpReply, message_complete
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ProbeInfo
+from scanner.probes.base import ObservationSet, ProbeInfo
 from scanner.results import Observation, ProbeResult, ProbeStatus, utc_now
 
-__all__ = ["PROBE", "HttpBannerProbe", "HttpReply", "parse_reply"]
+__all__ = [
+    "PROBE",
+    "VENDOR_PATHS",
+    "HttpBannerProbe",
+    "HttpReply",
+    "dechunk",
+    "fetch",
+    "http_observations",
+    "parse_reply",
+]
 
 # A status line plus headers beyond 16 KiB is not a camera's web server talking.
 MAX_HEAD_BYTES: Final = 16 * 1024
@@ -30,6 +44,17 @@ MAX_HEADERS: Final = 64
 MAX_TITLE_SCAN: Final = 32 * 1024
 _STATUS_RE: Final = re.compile(rb"^(HTTP/\d(?:\.\d)?) (\d{3})(?: ([^\r\n]*))?$")
 _USER_AGENT: Final = "ndaa-scan/0.1 (read-only inventory)"
+#: Read-only paths whose answer (status, realm, body) names the firmware family. Nothing that
+#: changes state, nothing that needs or tries a credential.
+VENDOR_PATHS: Final = (
+    "/ISAPI/System/deviceInfo",
+    "/doc/page/login.asp",
+    "/cgi-bin/magicBox.cgi?action=getSystemInfo",
+)
+#: Body text kept per vendor path: enough for an XML namespace or a key=value list.
+MAX_BODY_CHARS: Final = 1024
+#: A favicon larger than this is not an embedded device's icon.
+MAX_FAVICON_BYTES: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +145,30 @@ def parse_reply(data: bytes) -> HttpReply:
     )
 
 
+def dechunk(body: bytes) -> bytes:
+    """Decode a chunked body as far as it goes; a malformed chunk ends it (never raises)."""
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(body):
+        line_end = body.find(b"\r\n", pos)
+        if line_end < 0:
+            break
+        try:
+            size = int(body[pos:line_end].split(b";")[0].strip() or b"x", 16)
+        except ValueError:
+            break
+        if size <= 0:
+            break
+        out.append(body[line_end + 2 : line_end + 2 + size])
+        pos = line_end + 2 + size + 2
+    return b"".join(out)
+
+
+def _body(reply: HttpReply) -> bytes:
+    chunked = any("chunked" in v.lower() for v in reply.header("Transfer-Encoding"))
+    return dechunk(reply.body) if chunked else reply.body
+
+
 def observations_from(
     reply: HttpReply, host: IPv4Address, port: int, protocol: str
 ) -> tuple[Observation, ...]:
@@ -143,21 +192,86 @@ def observations_from(
     out.extend(obs("location", value) for value in reply.header("Location"))
     if reply.headers:
         out.append(obs("header_names", ",".join(name for name, _ in reply.headers)))
-    title = extract_title(reply.body)
+    title = extract_title(_body(reply))
     if title:
         out.append(obs("title", title))
     return tuple(out)
 
 
+def _request(host: IPv4Address, path: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {_USER_AGENT}\r\n"
+        "Accept: */*\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+
+
+async def fetch(
+    ctx: ProbeContext, host: IPv4Address, port: int, path: str, *, tls: bool = False
+) -> tuple[TcpReply, HttpReply]:
+    """GET ``path``; raise :class:`ExchangeError` or :class:`ProbeParseError` on failure."""
+    raw = await ctx.tcp_exchange(
+        host, port, _request(host, path), tls=tls, complete=message_complete
+    )
+    if not raw.data:
+        raise ExchangeError(ProbeStatus.CLOSED, "closed without a reply")
+    try:
+        return raw, parse_reply(raw.data)
+    except ProbeParseError:
+        if raw.timed_out:
+            # A trickle (slowloris) that never formed a head: the deadline, not the protocol.
+            raise ExchangeError(
+                ProbeStatus.TIMEOUT, f"reply incomplete at the deadline ({len(raw.data)} bytes)"
+            ) from None
+        raise
+
+
+async def http_observations(
+    ctx: ProbeContext,
+    host: IPv4Address,
+    port: int,
+    protocol: str,
+    first: HttpReply,
+    obs: ObservationSet,
+    *,
+    tls: bool = False,
+) -> int:
+    """Record ``/`` and follow up with the favicon and vendor paths; return the bytes read.
+
+    The follow-ups are best effort: a device that stops answering keeps what ``/`` gave.
+    """
+    for item in observations_from(first, host, port, protocol):
+        obs.add(item.protocol, item.field, item.value)
+    total = 0
+    try:
+        raw, favicon = await fetch(ctx, host, port, "/favicon.ico", tls=tls)
+        total += len(raw.data)
+        body = _body(favicon)
+        if favicon.status == 200 and body and not raw.truncated and len(body) <= MAX_FAVICON_BYTES:
+            # MD5 because that is the public favicon databases' key, not for security.
+            obs.add(protocol, "favicon_md5", hashlib.md5(body, usedforsecurity=False).hexdigest())
+        for path in VENDOR_PATHS:
+            raw, reply = await fetch(ctx, host, port, path, tls=tls)
+            total += len(raw.data)
+            obs.add(protocol, "vendor_path", f"{path} {reply.status}")
+            obs.extend(protocol, "www_authenticate", reply.header("WWW-Authenticate"))
+            obs.extend(protocol, "server_header", reply.header("Server"))
+            if reply.status == 200:
+                text = _body(reply)[:MAX_BODY_CHARS].decode("utf-8", errors="replace")
+                obs.add(protocol, "body", f"{path}: {text}")
+    except (ExchangeError, ProbeParseError):
+        pass  # follow-ups are optional evidence; "/" already answered
+    return total
+
+
 class HttpBannerProbe:
-    """``GET /`` on the camera web ports; records what the server says about itself."""
+    """``GET /`` (plus favicon and vendor paths) on the camera web ports."""
 
     info: ClassVar[ProbeInfo] = ProbeInfo(
         name="http_banner",
-        summary="HTTP GET / : status line, Server, WWW-Authenticate realm, header order, title",
+        summary="HTTP GET / , favicon, vendor paths: status, Server, realm, title, favicon MD5",
         kind="host",
         transport="tcp",
-        ports=(80,),
+        ports=(80, 8080),
         rarity=1,
         fields=(
             "http.status_line",
@@ -166,45 +280,35 @@ class HttpBannerProbe:
             "http.location",
             "http.header_names",
             "http.title",
+            "http.favicon_md5",
+            "http.vendor_path",
+            "http.body",
         ),
     )
 
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
         """Fetch ``/`` from each web port; the first port that answers is reported."""
         started = time.monotonic()
-        wall_start = utc_now()
         last_error: ExchangeError | None = None
         for port in self.info.ports:
-            request = (
-                f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {_USER_AGENT}\r\n"
-                "Accept: */*\r\nConnection: close\r\n\r\n"
-            ).encode("ascii")
+            obs = ObservationSet(self.info.name, host, port=port)
+            target = f"{host}:{port}"
             try:
-                reply = await ctx.tcp_exchange(host, port, request)
+                raw, parsed = await fetch(ctx, host, port, "/")
             except ExchangeError as exc:
-                last_error = exc
+                # Report the most telling failure: a port that timed out or broke says more
+                # than the next port refusing.
+                if last_error is None or last_error.status is ProbeStatus.REFUSED:
+                    last_error = exc
                 continue
-            try:
-                parsed = parse_reply(reply.data)
             except ProbeParseError as exc:
-                return ProbeResult(
-                    probe=self.info.name,
-                    target=f"{host}:{port}",
-                    status=ProbeStatus.PROTOCOL_ERROR,
-                    started_at=wall_start,
-                    elapsed_s=time.monotonic() - started,
-                    error=str(exc),
-                    reply_bytes=len(reply.data),
+                return obs.result(
+                    target, started, status=ProbeStatus.PROTOCOL_ERROR, error=str(exc)
                 )
-            return ProbeResult(
-                probe=self.info.name,
-                target=f"{host}:{port}",
-                status=ProbeStatus.OVERSIZED if reply.truncated else ProbeStatus.SUCCESS,
-                started_at=wall_start,
-                elapsed_s=time.monotonic() - started,
-                observations=observations_from(parsed, host, port, "http"),
-                reply_bytes=len(reply.data),
-            )
+            total = len(raw.data)
+            total += await http_observations(ctx, host, port, "http", parsed, obs)
+            status = ProbeStatus.OVERSIZED if raw.truncated else ProbeStatus.SUCCESS
+            return obs.result(target, started, status=status, reply_bytes=total)
         assert last_error is not None  # noqa: S101 - ports is never empty
         raise last_error
 

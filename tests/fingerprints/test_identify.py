@@ -59,9 +59,35 @@ def test_axis_is_not_covered(db):
     assert device.coverage.status is CoverageStatus.NOT_COVERED
 
 
-def test_generic_webs_is_not_evidence(db):
+def test_generic_webs_is_a_lead_not_a_verdict(db):
     [device] = identify([obs("198.18.0.12", "http.server_header", "Webs")], db)
+    assert device.maker == "hikvision"
+    assert device.coverage.status is CoverageStatus.UNDETERMINED
+    assert device.level.value == "lead"
+
+
+def test_goahead_is_not_evidence(db):
+    [device] = identify([obs("198.18.0.12", "http.server_header", "GoAhead-Webs")], db)
     assert device.maker is None
+    assert device.coverage.status is CoverageStatus.UNDETERMINED
+
+
+def test_leads_never_add_up_to_a_verdict(db):
+    [device] = identify(
+        [
+            obs("198.18.0.12", "mac.mac", "44:19:b6:4e:1a:20"),
+            obs("198.18.0.12", "http.server_header", "Webs"),
+            obs(
+                "198.18.0.12",
+                "rtsp.public",
+                "OPTIONS, DESCRIBE, PLAY, PAUSE, SETUP, TEARDOWN, SET_PARAMETER, GET_PARAMETER",
+            ),
+            obs("198.18.0.12", "onvif.scopes", "onvif://www.onvif.org/location/city/hangzhou"),
+        ],
+        db,
+    )
+    assert device.maker == "hikvision"
+    assert device.confidence >= 0.6
     assert device.coverage.status is CoverageStatus.UNDETERMINED
 
 

@@ -1,5 +1,6 @@
 """Every shipped rule file passes the verifier (every example, counterexample and check)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,81 @@ def test_verify_main_exit_status_counts_failures(capsys):
     assert main([str(p) for p in RULE_FILES]) == 0
     assert main([str(BAD / "broken.toml")]) >= 7
     assert "FAIL" in capsys.readouterr().err
+
+
+def test_verifier_catches_the_newer_checks():
+    text = "\n".join(str(p) for p in verify_files([BAD / "broken_checks.toml"]))
+    assert "covered_entity 'acme-corp'" in text
+    assert "broken2.shadowed: example 0 is also matched by broken2.general" in text
+    assert "broken2.strong-lead: a lead rule may not be more certain" in text
+    assert "broken2.wrong-maker: asserts maker 'hikvision' in the rule file of 'dahua'" in text
+    assert "broken2.bad-expect-and-also: field 'http.nope'" in text
+    assert "broken2.bad-expect-and-also: example 0 expects 'colour'" in text
+    assert "broken2.bad-expect-and-also: overrides unknown rule 'broken2.does-not-exist'" in text
+    assert "broken2.untested-capture: capture 'model' is not checked" in text
+    assert "broken2.untested-capture: duplicate rule id" in text
+    assert "broken2.untested-capture: duplicate examples" in text
+
+
+def test_verifier_catches_a_rule_that_steals_another_makers_example():
+    hikvision = default_rules_dir() / "hikvision.toml"
+    problems = verify_files([hikvision, BAD / "clash_with_hikvision.toml"])
+    text = "\n".join(str(p) for p in problems)
+    assert (
+        "hikvision.http.server-app-webs: example 0 is also matched by broken3.steals-app-webs"
+        in text
+    )
+    assert "asserts maker 'axis'" in text
+
+
+def test_verifier_wants_a_reason_for_an_empty_file():
+    [problem] = verify_files([BAD / "empty.toml"])
+    assert "no rule" in problem.message
+
+
+def test_every_problem_line_is_editor_parseable():
+    for path in sorted(BAD.glob("*.toml")):
+        for problem in verify_files([path]):
+            assert re.match(r"^.+\.toml:\d+: (FAIL|WARN): \S+: .+$", str(problem)), str(problem)
+
+
+def test_cli_verify_reports_failures(tmp_path):
+    from scanner.cli import main as cli_main
+
+    assert cli_main(["fingerprints", "verify", str(BAD / "broken_checks.toml")]) != 0
+    assert cli_main(["fingerprints", "verify"]) == 0
+
+
+def test_committed_json_schema_is_current():
+    import json
+
+    from fingerprints.schema import json_schema
+
+    committed = json.loads(
+        (default_rules_dir().parent / "reference" / "rule-file.schema.json").read_text()
+    )
+    assert committed == json.loads(json.dumps(json_schema()))
+
+
+def test_every_rule_file_declares_its_schema_and_sources():
+    for path in RULE_FILES:
+        text = path.read_text()
+        assert text.startswith("#:schema ../reference/rule-file.schema.json"), path.name
+        assert "sources = [" in text, path.name
+
+
+def _all_rules():
+    from fingerprints.database import read_rule_file
+
+    for path in RULE_FILES:
+        rule_file = read_rule_file(path)
+        for rule in rule_file.rule:
+            yield pytest.param(path, rule_file.maker, rule, id=rule.id)
+
+
+@pytest.mark.parametrize(("path", "maker", "rule"), list(_all_rules()))
+def test_rule(path, maker, rule):
+    """One pytest id per rule: its examples, counterexamples, captures and cost."""
+    from fingerprints.verify import _check_rule
+
+    assert list(_check_rule(rule, path, maker)) == []

@@ -104,7 +104,8 @@ def test_sweep_finds_both_devices_and_marks_hikvision_covered(skeleton_lab, tmp_
     }
     assert (tmp_path / "inventory.csv").read_text().count("\n") == 3
     results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert {r["probe"] for r in results} == {"arp", "http_banner"}
+    # The sweep now runs every discovery probe (issue 4); ARP and the HTTP banner are among them.
+    assert {r["probe"] for r in results} >= {"arp", "http_banner"}
 
 
 def test_lab_down_cleans_up_after_a_crash(tmp_path):

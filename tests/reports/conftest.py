@@ -35,8 +35,7 @@ def make_inventory(rows, **scan) -> Inventory:
         tool_version="0.1.0",
         fingerprint_db_version="sha256:test",
         operator="golden",
-        limitations=("test limitation",),
-        **scan,
+        **{"limitations": ("test limitation",), **scan},
     )
     return build_inventory(identify(observations(rows), load_database()), info)
 
@@ -59,6 +58,14 @@ HOSTILE = [
     ("198.18.0.67", "http.title", "<script>alert(1)</script>"),
     ("198.18.0.68", "http.title", "M" * 1_000_000),
 ]
+
+
+@pytest.fixture(autouse=True)
+def history_db(tmp_path, monkeypatch):
+    """Every reports test records history in its own temp file, never in the user's data dir."""
+    path = tmp_path / "history.sqlite3"
+    monkeypatch.setenv("NDAA_SCAN_DB", str(path))
+    return path
 
 
 @pytest.fixture

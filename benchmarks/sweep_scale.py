@@ -1,0 +1,104 @@
+"""Scale benchmark: an ndaa-scan sweep of the scale-mode farm, wall time and peak memory.
+
+The farm (examples/lab/scale.toml) answers for every address of 198.19.0.0/16 from one
+namespace, so the number of live hosts is the size of the swept range: the default /21 gives
+2,046 live hosts (the issue's "2,000 live hosts" target); ``--targets 198.19.0.0/16`` sweeps all
+65,534. The sweep runs through the CLI inside the lab's scanner namespace (``--netns``); its
+peak RSS is the child's ``ru_maxrss``. Run as root from the repository:
+
+    .venv/bin/python benchmarks/sweep_scale.py [--targets 198.19.0.0/21] [--rate 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scanner import lab  # noqa: E402
+
+TARGET_S = 120.0
+TARGET_MB = 500.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", default="198.19.0.0/21")
+    parser.add_argument("--rate", type=float, default=20000)
+    parser.add_argument("--concurrency", type=int, default=512)
+    parser.add_argument("--budget", type=float, default=600)
+    parser.add_argument("--keep", help="use this running scale lab instead of building one")
+    parser.add_argument("--probe", action="append", help="run only these probes")
+    args = parser.parse_args()
+    name = args.keep or "e4scale"
+    if not args.keep:
+        lab.down(name)
+        lab.up(ROOT / "examples" / "lab" / "scale.toml", name)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            cmd = [
+                sys.executable,
+                "-m",
+                "scanner",
+                "sweep",
+                "--netns",
+                f"ndl-{name}-scan",
+                args.targets,
+                "--out",
+                str(out),
+                "--quiet",
+                "--fail-on",
+                "never",
+                "--rate",
+                str(args.rate),
+                "--concurrency",
+                str(args.concurrency),
+                "--budget",
+                str(args.budget),
+            ]
+            for probe in args.probe or ():
+                cmd += ["--probe", probe]
+            started = time.monotonic()
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=3600)
+            wall = time.monotonic() - started
+            rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            if proc.returncode != 0:
+                print(proc.stderr[-3000:])
+                return 1
+            results_file = out / "results.jsonl"
+            results = [json.loads(x) for x in results_file.read_text().splitlines()]
+            # The sweep phase ends when results.jsonl was last written; identification and the
+            # inventory files (JSON, CSV, HTML, PDF...) follow.
+            sweep_end = results_file.stat().st_mtime
+            inventory_end = max(p.stat().st_mtime for p in out.iterdir())
+            inventory = json.loads((out / "inventory.json").read_text())
+    finally:
+        if not args.keep:
+            lab.down(name)
+    live = {r["target"].split(":")[0] for r in results if r["status"] == "success"} - {"*"}
+    counts = collections.Counter((r["probe"], r["status"]) for r in results)
+    makers = collections.Counter(d.get("maker") for d in inventory["devices"])
+    print(f"targets {args.targets}: {len(live)} live hosts, {len(results)} results")
+    print(f"identification + inventory files after the sweep: {inventory_end - sweep_end:.1f} s")
+    print(
+        f"wall time {wall:.1f} s (target < {TARGET_S:.0f} s); peak RSS {rss_mb:.0f} MB "
+        f"(target < {TARGET_MB:.0f} MB)"
+    )
+    print("devices by maker: " + ", ".join(f"{k}={v}" for k, v in makers.most_common()))
+    for (probe, status), n in sorted(counts.items()):
+        print(f"  {probe:16} {status:15} {n}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

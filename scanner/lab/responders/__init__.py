@@ -1,0 +1,1 @@
+"""One module per protocol the lab speaks; :mod:`scanner.lab.responder` wires them up."""

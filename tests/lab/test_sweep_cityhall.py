@@ -1,0 +1,328 @@
+"""Issue 4 against the city-hall lab: every probe finds what each host's profile implies.
+
+One lab and one sweep (every probe, through the CLI inside the lab's scanner namespace) are
+shared by the module; tcpdump records the scanner's interface during that sweep so the scope
+test can check every packet the scanner sent.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from scanner import lab
+from scanner.context import DISCOVERY_GROUPS
+from scanner.lab.profile import load_profile
+from scanner.lab.responders.common import HostContext
+from scanner.lab.topology import lab_namespaces
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).parents[2]
+PROFILE_PATH = ROOT / "examples" / "lab" / "city-hall.toml"
+PROFILE = load_profile(PROFILE_PATH)
+NETWORK = PROFILE.network
+
+
+def _fill(host, text):
+    ctx = HostContext.build(
+        host, str(host.address), host.mac, str(NETWORK.netmask), str(PROFILE.scanner_address)
+    )
+    return ctx.fill(text)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    name = f"s{os.getpid() % 100000}"
+    out = tmp_path_factory.mktemp("cityhall")
+    lab.down(name)
+    lab.up(PROFILE_PATH, name)
+    scan_ns = f"ndl-{name}-scan"
+    capture = out / "sweep.pcap"
+    dump = None
+    try:
+        if shutil.which("tcpdump"):
+            dump = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    scan_ns,
+                    "tcpdump",
+                    "-i",
+                    "scan0",
+                    "-n",
+                    "-U",
+                    "-s",
+                    "128",
+                    "-w",
+                    str(capture),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1.0)  # tcpdump needs a moment before it captures
+        started = time.monotonic()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "scanner",
+                "sweep",
+                "--netns",
+                scan_ns,
+                str(NETWORK),
+                "--out",
+                str(out),
+                "--quiet",
+                "--fail-on",
+                "never",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=ROOT,
+        )
+        elapsed = time.monotonic() - started
+        if dump is not None:
+            time.sleep(0.5)
+            dump.send_signal(signal.SIGINT)
+            dump.wait(timeout=10)
+        assert proc.returncode == 0, proc.stderr
+        results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        yield {
+            "results": results,
+            "out": out,
+            "elapsed": elapsed,
+            "capture": capture if dump is not None else None,
+            "scan_ns": scan_ns,
+        }
+    finally:
+        if dump is not None and dump.poll() is None:
+            dump.kill()
+        lab.down(name)
+        assert lab_namespaces(name) == []
+
+
+def by_probe(results, probe):
+    """host -> merged observations {(protocol, field): [values]} for successful results."""
+    out = defaultdict(lambda: defaultdict(list))
+    for result in results:
+        if result["probe"] != probe or result["status"] != "success":
+            continue
+        host = result["target"].split(":")[0]
+        for obs in result["observations"]:
+            out[host][(obs["protocol"], obs["field"])].append(obs["value"])
+    return out
+
+
+def test_arp_finds_every_host_with_its_mac(swept):
+    seen = by_probe(swept["results"], "arp")
+    for host in PROFILE.hosts:
+        assert seen[str(host.address)][("mac", "mac")] == [host.mac], host.name
+    assert str(PROFILE.scanner_address) not in seen  # the scanner does not sweep itself
+
+
+def test_sadp_finds_every_hikvision_family_host(swept):
+    seen = by_probe(swept["results"], "sadp")
+    expected = {str(h.address): h for h in PROFILE.hosts if h.sadp is not None}
+    assert set(seen) == set(expected)
+    for address, host in expected.items():
+        fields = dict(host.sadp.fields)
+        obs = seen[address]
+        assert obs[("sadp", "model")] == [_fill(host, fields["DeviceDescription"])], host.name
+        assert obs[("sadp", "mac")] == [host.mac]
+        if "DetailOEMCode" in fields:
+            assert obs[("sadp", "oem_code")] == [_fill(host, fields["DetailOEMCode"])]
+
+
+def test_dhip_finds_every_dahua_family_host(swept):
+    seen = by_probe(swept["results"], "dhip")
+    expected = {str(h.address): h for h in PROFILE.hosts if h.dhip is not None}
+    assert set(seen) == set(expected)
+    for address, host in expected.items():
+        assert seen[address][("dhip", "model")], host.name
+        assert seen[address][("dhip", "serial")], host.name
+
+
+def test_ws_discovery_finds_every_onvif_host(swept):
+    seen = by_probe(swept["results"], "ws_discovery")
+    expected = {
+        str(h.address): h for h in PROFILE.hosts if h.onvif is not None and h.onvif.discovery
+    }
+    assert set(seen) == set(expected)
+    for address, host in expected.items():
+        scopes = seen[address][("wsdiscovery", "scopes")]
+        model = _fill(host, host.onvif.model)
+        assert any(model in scope for scope in scopes) or any(
+            _fill(host, s).replace("%20", " ") in scopes for s in host.onvif.scopes
+        ), host.name
+        assert seen[address][("wsdiscovery", "xaddrs")], host.name
+
+
+def test_onvif_device_reads_manufacturer_where_anonymous_or_challenges(swept):
+    seen = by_probe(swept["results"], "onvif_device")
+    for host in PROFILE.hosts:
+        if host.onvif is None:
+            continue
+        obs = seen[str(host.address)]
+        if host.onvif.username is None:
+            assert obs[("onvif", "manufacturer")] == [_fill(host, host.onvif.manufacturer)], (
+                host.name
+            )
+            assert obs[("onvif", "model")] == [_fill(host, host.onvif.model)], host.name
+        else:
+            # No credentials given: the device's refusal is what we can record.
+            assert obs[("onvif", "fault")] or obs[("onvif", "www_authenticate")], host.name
+
+
+def test_rtsp_records_server_and_realm(swept):
+    seen = by_probe(swept["results"], "rtsp")
+    expected = {
+        str(h.address): h for h in PROFILE.hosts if h.rtsp is not None and h.rtsp.port == 554
+    }
+    assert set(seen) >= set(expected)
+    for address, host in expected.items():
+        obs = seen[address]
+        assert obs[("rtsp", "status_line")], host.name
+        for route in host.rtsp.routes:
+            for name, value in route.headers:
+                if name.lower() == "server":
+                    assert _fill(host, value).strip() in obs[("rtsp", "server_header")], host.name
+
+
+def test_http_and_tls_record_banners_and_certificates(swept):
+    http = by_probe(swept["results"], "http_banner")
+    tls = by_probe(swept["results"], "tls_certificate")
+    for host in PROFILE.hosts:
+        plain = [s for s in host.http if s.tls is None and s.port in (80, 8080)]
+        secure = [s for s in host.http if s.tls is not None and s.port in (443, 8443)]
+        if plain:
+            assert http[str(host.address)][("http", "status_line")], host.name
+        if secure:
+            subject = _fill(host, secure[0].tls.subject)
+            assert tls[str(host.address)][("tls", "cert_subject")] == [subject], host.name
+
+
+def test_snmp_reads_sysdescr_with_the_default_community(swept):
+    seen = by_probe(swept["results"], "snmp")
+    for host in PROFILE.hosts:
+        if host.snmp is None or host.snmp.port != 161:
+            continue
+        if host.snmp.community == "public":
+            assert seen[str(host.address)][("snmp", "sysdescr")] == [
+                _fill(host, host.snmp.sysdescr).strip()
+            ], host.name
+        else:
+            assert str(host.address) not in seen  # wrong community: silence, as on a real agent
+
+
+def test_every_result_is_a_known_status_and_nothing_crashed(swept):
+    statuses = {r["status"] for r in swept["results"]}
+    assert statuses <= {
+        "success",
+        "no_reply",
+        "refused",
+        "closed",
+        "timeout",
+        "protocol_error",
+        "oversized",
+    }
+    inventory = json.loads((swept["out"] / "inventory.json").read_text())
+    addresses = {a for d in inventory["devices"] for a in d["addresses"]}
+    addresses |= {a for d in inventory.get("unidentified", []) for a in d.get("addresses", [])}
+    assert {
+        str(h.address) for h in PROFILE.hosts if h.http or h.onvif or h.sadp or h.dhip
+    } <= addresses | {r["target"].split(":")[0] for r in swept["results"]}
+
+
+def test_no_packet_left_the_scope(swept):
+    """Every frame the scanner sent went to an in-scope host, a discovery group or the segment."""
+    if swept["capture"] is None:
+        pytest.skip("tcpdump not installed")
+    from scapy.layers.inet import IP
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.utils import rdpcap
+
+    link = json.loads(
+        subprocess.run(
+            ["ip", "-n", swept["scan_ns"], "-j", "link", "show", "scan0"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]["address"]
+    packets = rdpcap(str(swept["capture"]))
+    sent = [p for p in packets if Ether in p and p[Ether].src == link]
+    assert len(sent) > 200  # the capture really saw the sweep
+    allowed_broadcast = {NETWORK.broadcast_address, IPv4Address("255.255.255.255")}
+    for packet in sent:
+        if ARP in packet:
+            assert IPv4Address(packet[ARP].pdst) in NETWORK
+        elif IP in packet:
+            dst = IPv4Address(packet[IP].dst)
+            assert (
+                dst in NETWORK
+                or dst in DISCOVERY_GROUPS
+                or dst in allowed_broadcast
+                or (
+                    dst in IPv4Network("224.0.0.0/24")  # IGMP reports from the kernel, link-local
+                )
+            ), packet.summary()
+            if dst in DISCOVERY_GROUPS:
+                assert packet[IP].ttl == 1
+
+
+def test_resume_skips_what_is_on_disk(swept, tmp_path):
+    # Keep the first half of the results plus a torn line, as if the sweep had been killed.
+    lines = (swept["out"] / "results.jsonl").read_text().splitlines()
+    kept = [json.loads(line) for line in lines[: len(lines) // 2]]
+    (tmp_path / "results.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in kept) + '{"probe": "torn'
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scanner",
+            "sweep",
+            "--netns",
+            swept["scan_ns"],
+            str(NETWORK),
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--fail-on",
+            "never",
+            "--resume",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    resumed = []
+    for line in (tmp_path / "results.jsonl").read_text().splitlines():
+        try:
+            resumed.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # the torn line stays where it was
+
+    def key(r):
+        return r["probe"], r["target"].split(":")[0]
+
+    kept_keys = {key(r) for r in kept}
+    new = resumed[len(kept) :]
+    assert not {key(r) for r in new} & kept_keys  # nothing done twice
+    assert {key(r) for r in resumed} == {key(r) for r in swept["results"]}

@@ -1,0 +1,57 @@
+import contextlib
+from ipaddress import IPv4Address
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner.errors import ProbeParseError
+from scanner.probes.liveness import PROBE, build_echo, parse_echo_reply
+
+from .loopback import fresh_address, loopback_ctx, tcp_server
+
+
+def test_echo_checksum_is_valid():
+    packet = build_echo(0x1234, 7)
+    total = sum(int.from_bytes(packet[i : i + 2], "big") for i in range(0, len(packet) - 1, 2))
+    total += packet[-1] << 8 if len(packet) % 2 else 0
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    assert total == 0xFFFF
+
+
+def test_parse_echo_reply():
+    ip = bytes([0x45, 0, 0, 37, 0, 0, 0, 0, 64, 1, 0, 0, 198, 18, 0, 7, 198, 18, 0, 1])
+    icmp = bytearray(build_echo(0xBEEF, 3))
+    icmp[0] = 0  # echo reply
+    assert parse_echo_reply(ip + bytes(icmp)) == (IPv4Address("198.18.0.7"), 0xBEEF, 3)
+
+
+@given(st.binary(max_size=128))
+@settings(max_examples=300, deadline=None)
+def test_fuzz_parse_echo_reply(data):
+    with contextlib.suppress(ProbeParseError):
+        parse_echo_reply(data)
+
+
+async def test_icmp_finds_loopback_hosts_and_only_them():
+    host = fresh_address()
+    results = await PROBE.discover([host], loopback_ctx())
+    assert [(r.target, r.status) for r in results] == [(str(host), "success")]
+
+
+async def test_tcp_fallback_when_icmp_is_unavailable(monkeypatch):
+    async def no_icmp(targets, ctx):
+        raise PermissionError
+
+    monkeypatch.setattr("scanner.probes.liveness._icmp_sweep", no_icmp)
+    host, refused_only, absent = fresh_address(), fresh_address(), IPv4Address("127.77.250.250")
+
+    async def silent(reader, writer):
+        await reader.read(1)
+
+    async with tcp_server(host, 554, silent):
+        results = await PROBE.discover([host, refused_only, absent], loopback_ctx())
+    by = {r.target: r for r in results}
+    assert [o.value for o in by[str(host)].observations] == ["554"]
+    # loopback answers RST for every closed port, so every loopback address "exists"
+    assert str(refused_only) in by
