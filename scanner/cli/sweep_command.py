@@ -38,7 +38,7 @@ from scanner.cli.common import (
     stderr,
     stdout_console,
 )
-from scanner.cli.outputs import publish_inventory
+from scanner.cli.outputs import publish
 from scanner.context import ProbeSettings
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
@@ -222,6 +222,9 @@ def sweep_command(
     operator: Annotated[
         str | None, typer.Option(help="Who ran the sweep (recorded in the inventory).")
     ] = None,
+    site: Annotated[
+        str | None, typer.Option(help="Site recorded in the inventory, e.g. 'City Hall'.")
+    ] = None,
     fail_on: Annotated[FailOn, typer.Option(help="Exit 1 when these are found.")] = FailOn.COVERED,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the inventory as JSON on stdout.")
@@ -337,10 +340,12 @@ def sweep_command(
         tool_version=__version__,
         fingerprint_db_version=db.version,
         operator=operator,
+        site=site,
         limitations=_limitations(probe_names, _status_counts(results), settings),
     )
-    inventory = build_inventory(identities, scan)
-    written = publish_inventory(inventory, out)
+    # publish() records the scan in history first, so what is printed is what the files hold
+    # (first-seen dates, recorded dispositions, the digest).
+    inventory, written = publish(build_inventory(identities, scan), out)
     if json_output:
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:
