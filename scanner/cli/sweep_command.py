@@ -327,8 +327,14 @@ def sweep_command(
     except ScopeError as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
 
+    status_counts = _status_counts(results)
     observations = [obs for result in results for obs in result.observations]
+    # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
+    # each stage's input once the next stage has it: the report renderers (the PDF layout above
+    # all) then reuse that memory instead of raising the peak.
+    results.clear()
     identities = identify(observations, db)
+    del observations
     probe_names = tuple(p.info.name for p in chosen)
     scan = ScanInfo(
         scope=tuple(str(n) for n in scope.networks),
@@ -336,16 +342,19 @@ def sweep_command(
         started_at=started,
         finished_at=utc_now(),
         probes=probe_names,
-        status_counts=_status_counts(results),
+        status_counts=status_counts,
         tool_version=__version__,
         fingerprint_db_version=db.version,
         operator=operator,
         site=site,
-        limitations=_limitations(probe_names, _status_counts(results), settings),
+        limitations=_limitations(probe_names, status_counts, settings),
     )
+    built = build_inventory(identities, scan)
+    del identities
     # publish() records the scan in history first, so what is printed is what the files hold
     # (first-seen dates, recorded dispositions, the digest).
-    inventory, written = publish(build_inventory(identities, scan), out)
+    inventory, written = publish(built, out)
+    del built
     if json_output:
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:
