@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 __all__ = [
     "FIELD_VOCABULARY",
     "MAX_VALUE_CHARS",
+    "WEB_FIELDS",
     "Observation",
     "ProbeResult",
     "ProbeStatus",
@@ -28,35 +29,26 @@ __all__ = [
 # inventory while leaving room for a full ONVIF scope list.
 MAX_VALUE_CHARS: Final = 4096
 
+#: What a web server says about itself; plain HTTP and HTTPS banners use the same names.
+WEB_FIELDS: Final = frozenset(
+    {
+        "status_line",
+        "server_header",
+        "www_authenticate",
+        "title",
+        "body",
+        "favicon_md5",
+        "header_names",
+        "location",
+        "vendor_path",
+    }
+)
+
 #: protocol -> fields a probe may emit. ``https`` shares the ``http`` fields.
 FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     "mac": frozenset({"mac"}),
-    "http": frozenset(
-        {
-            "status_line",
-            "server_header",
-            "www_authenticate",
-            "title",
-            "body",
-            "favicon_md5",
-            "header_names",
-            "location",
-            "vendor_path",
-        }
-    ),
-    "https": frozenset(
-        {
-            "status_line",
-            "server_header",
-            "www_authenticate",
-            "title",
-            "body",
-            "favicon_md5",
-            "header_names",
-            "location",
-            "vendor_path",
-        }
-    ),
+    "http": WEB_FIELDS,
+    "https": WEB_FIELDS,
     "tls": frozenset({"cert_subject", "cert_issuer"}),
     "rtsp": frozenset({"server_header", "www_authenticate", "public", "status_line"}),
     "onvif": frozenset(

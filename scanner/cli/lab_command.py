@@ -55,7 +55,8 @@ def lab_up(
         stderr.print(
             f"root link: the scanner namespace is {state.root_link_address} on ndl-{state.lab}-r"
         )
-    stderr.print(f"sweep it with: ndaa-scan sweep --netns {state.scan_namespace} {state.network}")
+    target = state.scale_prefix or state.network
+    stderr.print(f"sweep it with: ndaa-scan sweep --netns {state.scan_namespace} {target}")
     return EXIT_OK
 
 

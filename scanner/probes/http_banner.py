@@ -23,7 +23,7 @@ from typing import ClassVar, Final
 from scanner.context import ExchangeError, ProbeContext, TcpReply, message_complete
 from scanner.errors import ProbeParseError
 from scanner.probes.base import ObservationSet, ProbeInfo
-from scanner.results import Observation, ProbeResult, ProbeStatus, utc_now
+from scanner.results import WEB_FIELDS, Observation, ProbeResult, ProbeStatus, utc_now
 
 __all__ = [
     "PROBE",
@@ -273,17 +273,7 @@ class HttpBannerProbe:
         transport="tcp",
         ports=(80, 8080),
         rarity=1,
-        fields=(
-            "http.status_line",
-            "http.server_header",
-            "http.www_authenticate",
-            "http.location",
-            "http.header_names",
-            "http.title",
-            "http.favicon_md5",
-            "http.vendor_path",
-            "http.body",
-        ),
+        fields=tuple(f"http.{name}" for name in sorted(WEB_FIELDS)),
     )
 
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:

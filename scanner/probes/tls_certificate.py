@@ -19,7 +19,7 @@ from scanner.context import ExchangeError, ProbeContext
 from scanner.errors import ProbeParseError
 from scanner.probes.base import ObservationSet, ProbeInfo
 from scanner.probes.http_banner import fetch, http_observations
-from scanner.results import ProbeResult, ProbeStatus
+from scanner.results import WEB_FIELDS, ProbeResult, ProbeStatus
 
 __all__ = ["PROBE", "CertificateNames", "TlsCertificateProbe", "parse_certificate"]
 
@@ -151,15 +151,7 @@ class TlsCertificateProbe:
         fields=(
             "tls.cert_subject",
             "tls.cert_issuer",
-            "https.status_line",
-            "https.server_header",
-            "https.www_authenticate",
-            "https.location",
-            "https.header_names",
-            "https.title",
-            "https.favicon_md5",
-            "https.vendor_path",
-            "https.body",
+            *(f"https.{name}" for name in sorted(WEB_FIELDS)),
         ),
     )
 
