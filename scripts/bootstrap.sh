@@ -9,9 +9,10 @@ VENV=${VENV:-.venv}
 # iproute2: lab namespaces and bridges; nmap: the optional -sV pass and its MAC-prefix data;
 # nftables: the scale lab's per-host-MAC rule; tcpdump: packet-capture tests; python3-venv: the venv.
 # libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: what WeasyPrint (the PDF report) loads at run
-# time; chromium: the test that opens the HTML report headless and checks for console errors.
+# time; chromium: the test that opens the HTML report headless and checks for console errors;
+# postgresql: the history-store test runs a throwaway cluster on a Unix socket.
 APT_PACKAGES=(iproute2 nmap nftables tcpdump python3-venv python3-pip procps
-    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium)
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
