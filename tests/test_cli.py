@@ -192,3 +192,11 @@ def test_settings_hold_secrets_as_secrets(tmp_path, monkeypatch):
     assert settings.onvif_password.get_secret_value() == "hunter2"
     assert "hunter2" not in repr(settings)
     assert "campus" not in repr(settings)
+
+
+def test_help_lists_commands_in_workflow_order():
+    from scanner.cli.common import COMMAND_ORDER
+
+    _, out, _ = run("--help")
+    positions = [out.index(f" {name} ") for name in COMMAND_ORDER]
+    assert positions == sorted(positions)

@@ -8,11 +8,12 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from typer.core import TyperGroup
 
 from fingerprints import (
     CoverageStatus,
@@ -36,8 +37,32 @@ EXIT_INTERRUPTED: Final = 130
 log = logging.getLogger("scanner.cli")
 stderr = Console(stderr=True)
 
+#: The order ``ndaa-scan --help`` lists commands in: the workflow, not import order.
+COMMAND_ORDER: Final = (
+    "sweep",
+    "identify",
+    "import",
+    "report",
+    "diff",
+    "history",
+    "remediation",
+    "lab",
+    "fingerprints",
+)
+
+
+class _WorkflowOrderGroup(TyperGroup):
+    """Lists subcommands in :data:`COMMAND_ORDER`; any command not named there comes last."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: index for index, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+
 app = typer.Typer(
     name="ndaa-scan",
+    cls=_WorkflowOrderGroup,
     help=(
         "Find NDAA §889 covered equipment (Hikvision, Dahua, Huawei, ZTE, Hytera and OEM "
         "rebrands) on networks you are authorised to scan, with evidence, and export a "
