@@ -198,5 +198,10 @@ def test_help_lists_commands_in_workflow_order():
     from scanner.cli.common import COMMAND_ORDER
 
     _, out, _ = run("--help")
-    positions = [out.index(f" {name} ") for name in COMMAND_ORDER]
+    lines = out.splitlines()
+    # A command's row in the rich panel starts with its name after the border.
+    positions = [
+        next(i for i, line in enumerate(lines) if line.lstrip("│ ").startswith(f"{name} "))
+        for name in COMMAND_ORDER
+    ]
     assert positions == sorted(positions)
