@@ -7,6 +7,7 @@ rule serves every probe. The vocabulary below is the contract with ``fingerprint
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from ipaddress import IPv4Address
@@ -22,6 +23,7 @@ __all__ = [
     "ProbeResult",
     "ProbeStatus",
     "normalize_mac",
+    "tally_statuses",
     "utc_now",
 ]
 
@@ -146,6 +148,15 @@ class Observation(BaseModel):
         if value.tzinfo is None:
             raise ValueError("observed_at must carry a timezone")
         return value
+
+
+def tally_statuses(results: Iterable[ProbeResult]) -> dict[str, dict[str, int]]:
+    """Count results per probe and status (``{"rtsp": {"success": 12, "timeout": 1}}``)."""
+    counts: dict[str, dict[str, int]] = {}
+    for result in results:
+        per_probe = counts.setdefault(result.probe, {})
+        per_probe[result.status.value] = per_probe.get(result.status.value, 0) + 1
+    return counts
 
 
 class ProbeResult(BaseModel):

@@ -7,7 +7,6 @@ inventory exactly like a sweep's. Nothing is sent on the network.
 
 from __future__ import annotations
 
-import sys
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Annotated
@@ -15,22 +14,19 @@ from typing import Annotated
 import typer
 
 from fingerprints import identify
-from reports import ExportFormat, ScanInfo, build_inventory, export, render_table
+from reports import ScanInfo, build_inventory
 from scanner import __version__
 from scanner.cli.common import (
     EXIT_USAGE,
     CliError,
     FailOn,
     app,
-    exit_code_for,
     load_db,
-    stderr,
-    stdout_console,
 )
-from scanner.cli.outputs import publish_inventory
+from scanner.cli.outputs import finish
 from scanner.errors import ProbeParseError
 from scanner.probes.nmap_service import MAX_IMPORT_BYTES, host_observations, parse_nmap_xml
-from scanner.results import ProbeResult, ProbeStatus, utc_now
+from scanner.results import ProbeResult, ProbeStatus, tally_statuses, utc_now
 
 __all__ = ["import_command"]
 
@@ -83,17 +79,13 @@ def import_command(
             stream.write(result.model_dump_json() + "\n")
     db = load_db()
     identities = identify([obs for r in results for obs in r.observations], db)
-    counts: dict[str, dict[str, int]] = {}
-    for result in results:
-        counts.setdefault(PROBE_NAME, {}).setdefault(result.status.value, 0)
-        counts[PROBE_NAME][result.status.value] += 1
     scan = ScanInfo(
         scope=tuple(sorted({str(IPv4Network(h.address)) for h in hosts})),
         exclude=(),
         started_at=started,
         finished_at=utc_now(),
         probes=(PROBE_NAME,),
-        status_counts=counts,
+        status_counts=tally_statuses(results),
         tool_version=__version__,
         fingerprint_db_version=db.version,
         operator=operator,
@@ -102,11 +94,10 @@ def import_command(
             "nmap's -sV does not speak SADP, DHIP or ONVIF.",
         ),
     )
-    inventory = build_inventory(identities, scan)
-    written = publish_inventory(inventory, out)
-    if json_output:
-        export(inventory, ExportFormat.JSON, sys.stdout.buffer)
-    elif not quiet:
-        render_table(inventory, stdout_console())
-        stderr.print("wrote " + ", ".join(str(p) for p in [*written, out / "results.jsonl"]))
-    return exit_code_for(inventory, fail_on)
+    return finish(
+        build_inventory(identities, scan),
+        out,
+        json_output=json_output,
+        quiet=quiet,
+        fail_on=fail_on,
+    )

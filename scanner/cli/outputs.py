@@ -7,12 +7,13 @@ records the same history entry.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
-from reports import ExportFormat, HistoryError, Inventory, open_store
-from scanner.cli.common import write_atomic
+from reports import ExportFormat, HistoryError, Inventory, export, open_store, render_table
+from scanner.cli.common import FailOn, exit_code_for, stderr, stdout_console, write_atomic
 
-__all__ = ["publish", "publish_inventory", "record_history"]
+__all__ = ["finish", "publish", "publish_inventory", "record_history"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,23 @@ def publish(inventory: Inventory, out: Path) -> tuple[Inventory, list[Path]]:
         write_atomic(path, inventory, fmt)
         written.append(path)
     return inventory, written
+
+
+def finish(
+    inventory: Inventory, out: Path, *, json_output: bool, quiet: bool, fail_on: FailOn
+) -> int:
+    """Publish the inventory, show it (JSON on stdout, or the table), return the exit code.
+
+    What is shown is what the files hold: history (first seen, dispositions, the digest) is
+    applied before anything is printed.
+    """
+    inventory, written = publish(inventory, out)
+    if json_output:
+        export(inventory, ExportFormat.JSON, sys.stdout.buffer)
+    elif not quiet:
+        render_table(inventory, stdout_console())
+        stderr.print("wrote " + ", ".join(str(p) for p in [*written, out / "results.jsonl"]))
+    return exit_code_for(inventory, fail_on)
 
 
 def publish_inventory(inventory: Inventory, out: Path) -> list[Path]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import tomllib
 from collections.abc import Sequence
 from ipaddress import IPv4Address
@@ -19,11 +18,8 @@ from fingerprints import (
     identify,
 )
 from reports import (
-    ExportFormat,
     ScanInfo,
     build_inventory,
-    export,
-    render_table,
     scan_limitations,
 )
 from scanner import __version__
@@ -33,17 +29,15 @@ from scanner.cli.common import (
     CliError,
     FailOn,
     app,
-    exit_code_for,
     load_db,
     stderr,
-    stdout_console,
 )
-from scanner.cli.outputs import publish
+from scanner.cli.outputs import finish
 from scanner.context import ProbeSettings
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
 from scanner.netns import enter_netns
-from scanner.results import ProbeResult, ProbeStatus, utc_now
+from scanner.results import ProbeResult, ProbeStatus, tally_statuses, utc_now
 from scanner.routes import check_lab_routes
 from scanner.scope import Scope
 from scanner.sweeper import result_key, select_probes, sweep
@@ -142,14 +136,6 @@ def _previous_results(path: Path) -> list[ProbeResult]:
     except OSError as exc:
         raise CliError(f"cannot read {path} to resume: {exc.strerror}", EXIT_USAGE) from exc
     return results
-
-
-def _status_counts(results: Sequence[ProbeResult]) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for result in results:
-        per_probe = counts.setdefault(result.probe, {})
-        per_probe[result.status.value] = per_probe.get(result.status.value, 0) + 1
-    return counts
 
 
 def _limitations(
@@ -327,7 +313,7 @@ def sweep_command(
     except ScopeError as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
 
-    status_counts = _status_counts(results)
+    status_counts = tally_statuses(results)
     observations = [obs for result in results for obs in result.observations]
     # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
     # each stage's input once the next stage has it: the report renderers (the PDF layout above
@@ -349,18 +335,9 @@ def sweep_command(
         site=site,
         limitations=_limitations(probe_names, status_counts, settings),
     )
-    built = build_inventory(identities, scan)
+    inventory = build_inventory(identities, scan)
     del identities
-    # publish() records the scan in history first, so what is printed is what the files hold
-    # (first-seen dates, recorded dispositions, the digest).
-    inventory, written = publish(built, out)
-    del built
-    if json_output:
-        export(inventory, ExportFormat.JSON, sys.stdout.buffer)
-    elif not quiet:
-        render_table(inventory, stdout_console())
-        stderr.print("wrote " + ", ".join(str(p) for p in [*written, out / "results.jsonl"]))
-    return exit_code_for(inventory, fail_on)
+    return finish(inventory, out, json_output=json_output, quiet=quiet, fail_on=fail_on)
 
 
 # ------------------------------------------------------------------------------ identify
