@@ -30,6 +30,7 @@ __all__ = [
     "ProbeInfo",
     "collect_and_parse",
     "failed_result",
+    "more_telling",
     "run_host_probe",
 ]
 
@@ -78,6 +79,17 @@ class HostProbe(Protocol):
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
         """Probe ``host``; may raise :class:`ExchangeError` (see :func:`run_host_probe`)."""
         ...
+
+
+def more_telling(previous: ExchangeError | None, failure: ExchangeError) -> ExchangeError:
+    """Of two failures on a host's ports, the one to report.
+
+    A port that timed out or broke says more about the host than the next port refusing, so a
+    refusal gives way to any later failure and anything else is kept.
+    """
+    if previous is None or previous.status is ProbeStatus.REFUSED:
+        return failure
+    return previous
 
 
 def failed_result(

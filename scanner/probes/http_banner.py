@@ -22,7 +22,7 @@ from typing import ClassVar, Final
 
 from scanner.context import ExchangeError, ProbeContext, TcpReply, message_complete
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo
+from scanner.probes.base import ObservationSet, ProbeInfo, more_telling
 from scanner.results import WEB_FIELDS, Observation, ProbeResult, ProbeStatus, utc_now
 
 __all__ = [
@@ -286,10 +286,7 @@ class HttpBannerProbe:
             try:
                 raw, parsed = await fetch(ctx, host, port, "/")
             except ExchangeError as exc:
-                # Report the most telling failure: a port that timed out or broke says more
-                # than the next port refusing.
-                if last_error is None or last_error.status is ProbeStatus.REFUSED:
-                    last_error = exc
+                last_error = more_telling(last_error, exc)
                 continue
             except ProbeParseError as exc:
                 return obs.result(

@@ -17,7 +17,7 @@ from typing import ClassVar, Final
 
 from scanner.context import ExchangeError, ProbeContext
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo
+from scanner.probes.base import ObservationSet, ProbeInfo, more_telling
 from scanner.probes.http_banner import fetch, http_observations
 from scanner.results import WEB_FIELDS, ProbeResult, ProbeStatus
 
@@ -165,10 +165,7 @@ class TlsCertificateProbe:
             try:
                 raw, reply = await fetch(ctx, host, port, "/", tls=True)
             except ExchangeError as exc:
-                # Report the most telling failure: a port that timed out or broke says more
-                # than the next port refusing.
-                if last_error is None or last_error.status is ProbeStatus.REFUSED:
-                    last_error = exc
+                last_error = more_telling(last_error, exc)
                 continue
             except ProbeParseError as exc:
                 # TLS worked but the payload is not HTTP: the certificate is still evidence.
