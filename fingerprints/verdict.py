@@ -129,6 +129,17 @@ def _address_key(address: str) -> tuple[int, int]:
     return (parsed.version, int(parsed))
 
 
+def device_node(obs: Observation) -> str:
+    """The node an observation hangs on: its address, or a channel behind a recorder.
+
+    A camera a recorder lists (``behind`` set) hangs on that channel of that recorder, never on
+    the recorder's address, so it becomes a device of its own (issue 9).
+    """
+    if obs.behind is not None and obs.channel is not None:
+        return f"channel:{obs.behind}#{obs.channel}"
+    return f"host:{obs.host}"
+
+
 def group_devices(
     observations: Sequence[Observation], evidence: Sequence[Sequence[Evidence]]
 ) -> list[list[int]]:
@@ -144,7 +155,7 @@ def group_devices(
 
     links: dict[str, set[str]] = defaultdict(set)
     for index, obs in enumerate(observations):
-        host = f"host:{obs.host}"
+        host = device_node(obs)
         find(host)
         for mac in _macs_of(obs, evidence[index]):
             links[f"mac:{mac}"].add(host)
@@ -157,7 +168,7 @@ def group_devices(
                 parent[find(other)] = find(first)
     groups: dict[str, list[int]] = defaultdict(list)
     for index, obs in enumerate(observations):
-        groups[find(f"host:{obs.host}")].append(index)
+        groups[find(device_node(obs))].append(index)
     return list(groups.values())
 
 
@@ -236,6 +247,29 @@ def _uniform_vendor_paths(observations: Sequence[Observation]) -> set[tuple[str,
     }
 
 
+def _device_address(obs: Observation) -> str | None:
+    """The address an observation shows the device at: a channel camera's internal one."""
+    if obs.behind is None:
+        return str(obs.host)
+    if obs.key == "channel.address":
+        try:
+            return str(ipaddress.ip_address(obs.value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def _with_credentials(
+    observations: Sequence[Observation], matched: Sequence[Sequence[Evidence]], maker: str | None
+) -> bool:
+    """Whether evidence for the verdict's maker came only after a login (issue 9)."""
+    return any(
+        obs.authenticated and any(e.asserts.get("maker") in {maker, None} for e in items)
+        for obs, items in zip(observations, matched, strict=True)
+        if items
+    )
+
+
 def identify_device(
     device_key: str,
     observations: Sequence[Observation],
@@ -248,7 +282,9 @@ def identify_device(
         if evidence_per_observation is not None
         else [db.evidence_for(obs.key, obs.value, obs.port) for obs in observations]
     )
-    addresses = sorted({str(obs.host) for obs in observations}, key=_address_key)
+    addresses = sorted(
+        {address for obs in observations if (address := _device_address(obs))}, key=_address_key
+    )
 
     notes: list[str] = []
     uniform = _uniform_vendor_paths(observations)
@@ -364,6 +400,7 @@ def identify_device(
         oem_code=details["oem_code"],
         macs=tuple(macs),
         notes=tuple(dict.fromkeys(notes)),
+        identity_with_credentials=_with_credentials(observations, matched, maker),
     )
 
 
@@ -371,9 +408,49 @@ def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[Dev
     """Group observations into devices (address, MAC, serial) and identify each one."""
     items = list(observations)
     matched = [db.evidence_for(obs.key, obs.value, obs.port) for obs in items]
+    groups = group_devices(items, matched)
+    keys = _device_keys(items, groups)
     devices: list[DeviceIdentity] = []
-    for group in group_devices(items, matched):
+    for group, (key, behind, channel) in zip(groups, keys, strict=True):
         group_obs = [items[i] for i in group]
-        key = min((str(obs.host) for obs in group_obs), key=_address_key)
-        devices.append(identify_device(key, group_obs, db, [matched[i] for i in group]))
-    return sorted(devices, key=lambda d: _address_key(d.device_key))
+        identity = identify_device(key, group_obs, db, [matched[i] for i in group])
+        if behind is not None:
+            identity = identity.model_copy(update={"behind": behind, "channel": channel})
+        devices.append(identity)
+    return sorted(devices, key=lambda d: _device_order(d.device_key))
+
+
+def _device_order(key: str) -> tuple[tuple[int, int], int]:
+    address, _, channel = key.partition("/ch")
+    return _address_key(address), int(channel) if channel.isdigit() else -1
+
+
+def _device_keys(
+    items: Sequence[Observation], groups: Sequence[Sequence[int]]
+) -> list[tuple[str, str | None, int | None]]:
+    """(device key, recorder key, channel) per group.
+
+    A device seen at an address is keyed by its lowest address. A camera known only from its
+    recorder's channel list is keyed ``<recorder key>/ch<channel>``: stable across scans (the
+    internal address may be DHCP) and readable, and ``behind`` is the recorder's device key.
+    """
+    by_node: dict[str, str] = {}
+    plain: list[str | None] = []
+    for group in groups:
+        hosts = [str(items[i].host) for i in group if items[i].behind is None]
+        key = min(hosts, key=_address_key) if hosts else None
+        plain.append(key)
+        for i in group:
+            if items[i].behind is None and key is not None:
+                by_node[str(items[i].host)] = key
+    keys: list[tuple[str, str | None, int | None]] = []
+    for group, key in zip(groups, plain, strict=True):
+        listed = [items[i] for i in group if items[i].behind is not None]
+        if not listed:
+            keys.append((key or str(items[group[0]].host), None, None))
+            continue
+        # A camera both listed by a recorder and seen on the LAN keeps its address as its key.
+        first = min(listed, key=lambda o: (_address_key(o.behind or ""), o.channel or 0))
+        behind = by_node.get(first.behind or "", first.behind or "")
+        keys.append((key or f"{behind}/ch{first.channel}", behind, first.channel))
+    return keys

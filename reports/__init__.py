@@ -20,7 +20,7 @@ from reports.inventory import (
     ScanInfo,
     build_inventory,
 )
-from reports.limitations import scan_limitations
+from reports.limitations import behind_recorder_limitations, scan_limitations
 from reports.loading import InventoryLoadError, load_document, load_inventory_file
 from reports.terminal import render_table
 
@@ -40,6 +40,7 @@ __all__ = [
     "Remediation",
     "RemediationStatus",
     "ScanInfo",
+    "behind_recorder_limitations",
     "build_inventory",
     "diff_inventories",
     "export",

@@ -49,7 +49,8 @@ __all__ = [
 
 #: 1.1 adds location, remediation, priority, first/last seen, flags, site and the digest; every
 #: new field has a default, so 1.0 files still load.
-SCHEMA_VERSION: Final = "1.1"
+#: 1.2 adds behind, channel and identity_with_credentials (issue 9), each with a default.
+SCHEMA_VERSION: Final = "1.2"
 
 #: The longest device-supplied string any report carries. A model name or banner longer than
 #: this is not information, it is an attack on the reader (a 1 MB title freezes a spreadsheet).
@@ -218,6 +219,11 @@ class InventoryRecord(BaseModel):
     last_seen: datetime | None = None
     #: Warnings an operator must act on, e.g. ``reappeared_after_remediation``.
     flags: tuple[str, ...] = ()
+    # 1.2, behind the recorder (issue 9), kept together: the recorder's device key and channel
+    # for a camera listed by a recorder, and whether identity needed a login.
+    behind: OptText = None
+    channel: int | None = Field(default=None, ge=0, le=4096)
+    identity_with_credentials: bool = False
 
     @property
     def history_key(self) -> str:

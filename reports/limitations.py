@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-__all__ = ["LINK_LOCAL_PROBES", "MULTICAST_PROBES", "scan_limitations"]
+__all__ = [
+    "LINK_LOCAL_PROBES",
+    "MULTICAST_PROBES",
+    "behind_recorder_limitations",
+    "scan_limitations",
+]
 
 #: Probes that see only the scanner's own layer-2 segment (ARP, broadcast).
 LINK_LOCAL_PROBES: Final = frozenset({"arp", "sadp", "dhip"})
@@ -31,7 +36,10 @@ _OK: Final = frozenset({"success", "refused"})
 
 
 def scan_limitations(
-    probes: Sequence[str], status_counts: Mapping[str, Mapping[str, int]]
+    probes: Sequence[str],
+    status_counts: Mapping[str, Mapping[str, int]],
+    *,
+    credentials_used: bool = False,
 ) -> tuple[str, ...]:
     """The limitations statement for a scan that ran ``probes`` with these per-status counts."""
     ran = set(probes)
@@ -68,12 +76,75 @@ def scan_limitations(
             notes.append(
                 f"{probe}: {failed} of {total} exchanges ended without a usable reply ({detail})."
             )
-    notes.append(
-        "No credentials were used: devices are identified from unauthenticated replies only, "
-        "and components inside a device (e.g. a HiSilicon SoC) are not seen."
-    )
+    if credentials_used:
+        notes.append(
+            "Credentials from the operator's file were used only where a device asked for a "
+            "login and an entry named it; components inside a device (e.g. a HiSilicon SoC) "
+            "are not seen."
+        )
+    else:
+        notes.append(
+            "No credentials were used: devices are identified from unauthenticated replies only, "
+            "cameras behind recorders are not listed, and components inside a device (e.g. a "
+            "HiSilicon SoC) are not seen."
+        )
     notes.append(
         "A network inquiry cannot see devices that were powered off, offline, outside the scope "
         "or excluded, nor analogue (non-IP) cameras."
     )
     return tuple(notes)
+
+
+#: Addresses named per statement; the rest are counted, so one statement stays readable.
+_MAX_NAMED: Final = 40
+
+
+def _named(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_MAX_NAMED])
+    extra = len(items) - _MAX_NAMED
+    return shown + (f" and {extra} more" if extra > 0 else "")
+
+
+def behind_recorder_limitations(
+    logins: Mapping[str, Mapping[str, Sequence[str]]],
+    unlisted_recorders: Sequence[tuple[str, str]],
+    *,
+    credentials_file: object | None = None,
+) -> tuple[str, ...]:
+    """Hosts examined without a login they asked for, and recorders whose cameras stay unseen.
+
+    ``logins`` maps a host to ``required`` / ``rejected`` -> what asked; ``unlisted_recorders``
+    holds (recorder, why) pairs. Only addresses and paths are named, never a credential.
+    """
+    notes = []
+    required = sorted(
+        (h for h, kinds in logins.items() if kinds.get("required") and not kinds.get("accepted")),
+        key=_ip_order,
+    )
+    rejected = sorted((h for h, kinds in logins.items() if kinds.get("rejected")), key=_ip_order)
+    source = (
+        "no credentials file was given"
+        if credentials_file is None
+        else ("no entry of the credentials file names them")
+    )
+    if required:
+        notes.append(
+            f"Examined without credentials ({source}): {_named(required)} asked for a login, so "
+            "their identity rests on unauthenticated replies."
+        )
+    if rejected:
+        notes.append(f"Refused the login from the credentials file: {_named(rejected)}.")
+    if unlisted_recorders:
+        listed = [f"{label}: {why}" for label, why in unlisted_recorders]
+        notes.append(
+            "Recorders whose channel cameras could not be enumerated (cameras on a recorder's "
+            f"internal PoE ports are invisible to the network): {'; '.join(listed[:_MAX_NAMED])}."
+        )
+    return tuple(notes)
+
+
+def _ip_order(address: str) -> tuple[int, str]:
+    parts = address.split(".")
+    if len(parts) == 4 and all(p.isdigit() for p in parts):
+        return (0, ".".join(p.zfill(3) for p in parts))
+    return (1, address)

@@ -19,10 +19,12 @@ from fingerprints import (
 )
 from reports import (
     ScanInfo,
+    behind_recorder_limitations,
     build_inventory,
     scan_limitations,
 )
 from scanner import __version__
+from scanner.cli.behind_recorder import login_notes, unlisted_recorders
 from scanner.cli.common import (
     EXIT_UNABLE,
     EXIT_USAGE,
@@ -34,6 +36,7 @@ from scanner.cli.common import (
 )
 from scanner.cli.outputs import finish
 from scanner.context import ProbeSettings
+from scanner.credentials import CredentialError, load_credentials
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
 from scanner.netns import enter_netns
@@ -144,7 +147,9 @@ def _limitations(
     settings: ProbeSettings,
 ) -> tuple[str, ...]:
     """The report's limitations statement plus what only the sweep knows about itself."""
-    notes = list(scan_limitations(probes, status_counts))
+    notes = list(
+        scan_limitations(probes, status_counts, credentials_used=settings.credentials is not None)
+    )
     if {"ws_discovery", "sadp", "dhip"} & set(probes):
         notes.append(
             "WS-Discovery, SADP and DHIP were also sent by unicast to every live host, so routed "
@@ -241,6 +246,15 @@ def sweep_command(
             f"${ENV_ONVIF_USER} / ${ENV_ONVIF_PASSWORD}). Never guessed, never logged.",
         ),
     ] = None,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            help="TOML credentials file: [[http]], [[onvif]], [[snmp]] entries scoped by CIDR, "
+            "host or site:<name>. Used only after a device asks for a login; never guessed, "
+            "never logged, never exported.",
+        ),
+    ] = None,
 ) -> int:
     """Sweep TARGETS, identify what answers, and write the inventory under --out."""
     try:
@@ -256,6 +270,12 @@ def sweep_command(
     except KeyError as exc:
         raise CliError(str(exc.args[0]), EXIT_USAGE) from exc
     settings = _load_settings(onvif_credentials, snmp_community)
+    if credentials is not None:
+        try:
+            store = load_credentials(credentials, site=site)
+        except CredentialError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        settings = settings.model_copy(update={"credentials": store})
     db = load_db()
     if netns:
         try:
@@ -315,12 +335,16 @@ def sweep_command(
 
     status_counts = tally_statuses(results)
     observations = [obs for result in results for obs in result.observations]
+    logins = login_notes(observations)
     # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
     # each stage's input once the next stage has it: the report renderers (the PDF layout above
     # all) then reuse that memory instead of raising the peak.
     results.clear()
     identities = identify(observations, db)
     del observations
+    recorder_notes = behind_recorder_limitations(
+        logins, unlisted_recorders(identities, logins), credentials_file=credentials
+    )
     probe_names = tuple(p.info.name for p in chosen)
     scan = ScanInfo(
         scope=tuple(str(n) for n in scope.networks),
@@ -333,7 +357,7 @@ def sweep_command(
         fingerprint_db_version=db.version,
         operator=operator,
         site=site,
-        limitations=_limitations(probe_names, status_counts, settings),
+        limitations=_limitations(probe_names, status_counts, settings) + recorder_notes,
     )
     inventory = build_inventory(identities, scan)
     del identities

@@ -1,0 +1,72 @@
+"""What the sweep knows about logins and recorders, for the limitations statement (issue 9).
+
+The composition root is the one place that sees both the observations (which hosts asked for a
+login, which refused it) and the identities (which devices are recorders, which cameras were
+listed behind them), so the two are joined here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+from fingerprints import DeviceIdentity
+from scanner.results import Observation
+
+__all__ = ["RECORDER_MODEL", "is_recorder", "login_notes", "unlisted_recorders"]
+
+#: Model names of recorders: Hikvision DS-7xxx/8xxx/9xxx (NVR, DVR, hybrid), iDS-7/9 (AcuSense
+#: recorders), and the NVR/XVR/DVR/HCVR/HVR/NVD families of Dahua and their OEM lines
+#: (research/fingerprints.md §10.1-10.2 model grammars).
+RECORDER_MODEL: Final = re.compile(r"(?i)^(?:i?DS-[789]\d{3}|.*(?:NVR|XVR|DVR|HCVR|HVR|NVD))")
+_RECORDER_CLASSES: Final = frozenset({"nvr", "dvr", "xvr", "hvr", "recorder"})
+
+
+def login_notes(observations: Iterable[Observation]) -> dict[str, dict[str, list[str]]]:
+    """host -> ``required`` / ``rejected`` / ``accepted`` -> what asked (probe and path)."""
+    notes: dict[str, dict[str, list[str]]] = {}
+    for obs in observations:
+        if obs.protocol != "auth":
+            continue
+        per = notes.setdefault(str(obs.host), {})
+        values = per.setdefault(obs.field, [])
+        if obs.value not in values:
+            values.append(obs.value)
+    return notes
+
+
+def is_recorder(identity: DeviceIdentity) -> bool:
+    """Whether the verdict names a recorder (by device class or model name)."""
+    if identity.device_class and identity.device_class.lower() in _RECORDER_CLASSES:
+        return True
+    return bool(identity.model and RECORDER_MODEL.match(identity.model))
+
+
+def unlisted_recorders(
+    identities: Sequence[DeviceIdentity], logins: Mapping[str, Mapping[str, list[str]]]
+) -> list[tuple[str, str]]:
+    """(recorder label, why) for each recorder no camera was listed behind."""
+    listed = {identity.behind for identity in identities if identity.behind}
+    out = []
+    for identity in identities:
+        if identity.behind is not None or not is_recorder(identity):
+            continue
+        if identity.device_key in listed:
+            continue
+        label = identity.device_key
+        what = " ".join(part for part in (identity.maker_name, identity.model) if part)
+        if what:
+            label = f"{label} ({what})"
+        notes: dict[str, list[str]] = {}
+        for address in identity.addresses:
+            for kind, values in logins.get(address, {}).items():
+                notes.setdefault(kind, []).extend(values)
+        if notes.get("rejected"):
+            why = "refused the login from the credentials file"
+        elif notes.get("required"):
+            why = "asked for a login and no credentials entry names it"
+        else:
+            why = "answered no channel list (ISAPI InputProxy, Dahua RemoteDevice)"
+        out.append((label, why))
+    return out
