@@ -415,9 +415,35 @@ def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[Dev
         group_obs = [items[i] for i in group]
         identity = identify_device(key, group_obs, db, [matched[i] for i in group])
         if behind is not None:
-            identity = identity.model_copy(update={"behind": behind, "channel": channel})
+            identity = _as_listed(identity, group_obs, behind, channel)
         devices.append(identity)
     return sorted(devices, key=lambda d: _device_order(d.device_key))
+
+
+#: What a recorder reports about a channel camera, kept when no rule reads the field.
+_REPORTED: Final = {
+    "model": "channel.model",
+    "serial": "channel.serial",
+    "firmware": "channel.firmware",
+}
+
+
+def _as_listed(
+    identity: DeviceIdentity, observations: Sequence[Observation], behind: str, channel: int | None
+) -> DeviceIdentity:
+    """A channel camera's identity: tied to its recorder, with what the recorder reported.
+
+    A model no rule knows (an OEM label, another maker's camera) is still the recorder's word
+    for what sits on that channel, and an auditor needs it to find the camera: it is kept as
+    reported, without adding evidence.
+    """
+    update: dict[str, object] = {"behind": behind, "channel": channel}
+    for field, key in _REPORTED.items():
+        if getattr(identity, field) is None:
+            reported = next((o.value for o in observations if o.key == key), None)
+            if reported is not None:
+                update[field] = reported[:128]
+    return identity.model_copy(update=update)
 
 
 def _device_order(key: str) -> tuple[tuple[int, int], int]:

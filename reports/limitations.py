@@ -95,14 +95,23 @@ def scan_limitations(
     return tuple(notes)
 
 
-#: Addresses named per statement; the rest are counted, so one statement stays readable.
-_MAX_NAMED: Final = 40
+#: Every statement is one report line, capped at 256 characters by the inventory.
+_STATEMENT_CHARS: Final = 250
 
 
-def _named(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_MAX_NAMED])
-    extra = len(items) - _MAX_NAMED
-    return shown + (f" and {extra} more" if extra > 0 else "")
+def _chunked(prefix: str, items: Sequence[str], suffix: str) -> list[str]:
+    """``prefix + items + suffix`` split into statements that each fit on one report line."""
+    statements: list[str] = []
+    current: list[str] = []
+    for item in items:
+        trial = f"{prefix}{', '.join([*current, item])}{suffix}"
+        if current and len(trial) > _STATEMENT_CHARS:
+            statements.append(f"{prefix}{', '.join(current)}{suffix}")
+            current = []
+        current.append(item)
+    if current:
+        statements.append(f"{prefix}{', '.join(current)}{suffix}")
+    return statements
 
 
 def behind_recorder_limitations(
@@ -116,30 +125,22 @@ def behind_recorder_limitations(
     ``logins`` maps a host to ``required`` / ``rejected`` -> what asked; ``unlisted_recorders``
     holds (recorder, why) pairs. Only addresses and paths are named, never a credential.
     """
-    notes = []
+    notes: list[str] = []
     required = sorted(
         (h for h, kinds in logins.items() if kinds.get("required") and not kinds.get("accepted")),
         key=_ip_order,
     )
     rejected = sorted((h for h, kinds in logins.items() if kinds.get("rejected")), key=_ip_order)
-    source = (
-        "no credentials file was given"
-        if credentials_file is None
-        else ("no entry of the credentials file names them")
+    why = "no credentials file" if credentials_file is None else "no entry names them"
+    notes.extend(
+        _chunked(f"Examined without credentials ({why}; asked for a login): ", required, ".")
     )
-    if required:
-        notes.append(
-            f"Examined without credentials ({source}): {_named(required)} asked for a login, so "
-            "their identity rests on unauthenticated replies."
-        )
-    if rejected:
-        notes.append(f"Refused the login from the credentials file: {_named(rejected)}.")
-    if unlisted_recorders:
-        listed = [f"{label}: {why}" for label, why in unlisted_recorders]
-        notes.append(
-            "Recorders whose channel cameras could not be enumerated (cameras on a recorder's "
-            f"internal PoE ports are invisible to the network): {'; '.join(listed[:_MAX_NAMED])}."
-        )
+    notes.extend(_chunked("Refused the login from the credentials file: ", rejected, "."))
+    notes.extend(
+        f"Recorder {label}: its channel cameras (on its internal PoE ports, invisible to the "
+        f"network) could not be enumerated; it {reason}."
+        for label, reason in unlisted_recorders
+    )
     return tuple(notes)
 
 

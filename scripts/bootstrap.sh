@@ -11,8 +11,9 @@ VENV=${VENV:-.venv}
 # libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: what WeasyPrint (the PDF report) loads at run
 # time; chromium: the test that opens the HTML report headless and checks for console errors;
 # postgresql: the history-store test runs a throwaway cluster on a Unix socket.
+# lighttpd: a third-party HTTP digest (RFC 7616) server for the credentialed-probe tests.
 APT_PACKAGES=(iproute2 nmap nftables tcpdump python3-venv python3-pip procps
-    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql)
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql lighttpd)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

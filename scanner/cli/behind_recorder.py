@@ -44,7 +44,10 @@ def is_recorder(identity: DeviceIdentity) -> bool:
 
 
 def unlisted_recorders(
-    identities: Sequence[DeviceIdentity], logins: Mapping[str, Mapping[str, list[str]]]
+    identities: Sequence[DeviceIdentity],
+    logins: Mapping[str, Mapping[str, list[str]]],
+    *,
+    have_credentials: bool,
 ) -> list[tuple[str, str]]:
     """(recorder label, why) for each recorder no camera was listed behind."""
     listed = {identity.behind for identity in identities if identity.behind}
@@ -55,7 +58,7 @@ def unlisted_recorders(
         if identity.device_key in listed:
             continue
         label = identity.device_key
-        what = " ".join(part for part in (identity.maker_name, identity.model) if part)
+        what = " ".join(part for part in (identity.brand or identity.maker, identity.model) if part)
         if what:
             label = f"{label} ({what})"
         notes: dict[str, list[str]] = {}
@@ -64,8 +67,10 @@ def unlisted_recorders(
                 notes.setdefault(kind, []).extend(values)
         if notes.get("rejected"):
             why = "refused the login from the credentials file"
+        elif notes.get("required") and have_credentials:
+            why = "asked for a login and no entry of the credentials file names it"
         elif notes.get("required"):
-            why = "asked for a login and no credentials entry names it"
+            why = "asked for a login and no credentials file was given (--credentials)"
         else:
             why = "answered no channel list (ISAPI InputProxy, Dahua RemoteDevice)"
         out.append((label, why))

@@ -343,7 +343,9 @@ def sweep_command(
     identities = identify(observations, db)
     del observations
     recorder_notes = behind_recorder_limitations(
-        logins, unlisted_recorders(identities, logins), credentials_file=credentials
+        logins,
+        unlisted_recorders(identities, logins, have_credentials=credentials is not None),
+        credentials_file=credentials,
     )
     probe_names = tuple(p.info.name for p in chosen)
     scan = ScanInfo(

@@ -57,8 +57,7 @@ def _digest_ok(value: str, auth: RouteAuth, realm: str, method: str) -> bool:
     nonce = params.get("nonce", "")
     if params.get("qop"):
         expected = h(
-            f"{ha1}:{nonce}:{params.get('nc', '')}:{params.get('cnonce', '')}:"
-            f"{params['qop']}:{ha2}"
+            f"{ha1}:{nonce}:{params.get('nc', '')}:{params.get('cnonce', '')}:{params['qop']}:{ha2}"
         )
     else:
         expected = h(f"{ha1}:{nonce}:{ha2}")
