@@ -295,49 +295,75 @@ def _where(loc: Sequence[int | str]) -> str:
     return "".join(parts) or "file"
 
 
-def parse_credentials(text: str, *, name: str = "<credentials>") -> CredentialFile:
-    """Validate ``text``; raise :class:`CredentialError` as ``name:line: where: what``."""
+def _decode(text: str, name: str) -> dict[str, object]:
+    problem: str | None = None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message may quote the offending text (a password): keep only the line.
         found = _TOML_LINE.search(str(exc))
-        line = found.group(1) if found else "1"
-        raise CredentialError(f"{name}:{line}: not valid TOML") from None
+        problem = f"{name}:{found.group(1) if found else '1'}: not valid TOML"
+    # Raised outside the handler, so the error carries no context that could quote the file.
+    raise CredentialError(problem)
+
+
+def _validate(data: dict[str, object], text: str, name: str) -> CredentialFile:
+    problem: str | None = None
     try:
-        parsed = CredentialFile.model_validate(data)
-        tables: tuple[tuple[str, Sequence[_Entry]], ...] = (
-            ("http", parsed.http),
-            ("onvif", parsed.onvif),
-            ("snmp", parsed.snmp),
-        )
-        for kind, table in tables:
-            for index, entry in enumerate(table):
-                try:
-                    entry.scope()
-                except ValueError as exc:
-                    where: tuple[str | int, ...] = (kind, index, "match")
-                    raise CredentialError(
-                        f"{name}:{_line_of(text, where)}: {_where(where)}: {exc}"
-                    ) from None
+        return CredentialFile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_input=False, include_url=False)[0]
         loc = tuple(first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise CredentialError(f"{name}:{_line_of(text, loc)}: {_where(loc)}: {message}") from None
+        problem = f"{name}:{_line_of(text, loc)}: {_where(loc)}: {message}"
+    raise CredentialError(problem)
+
+
+def _check_scopes(parsed: CredentialFile, text: str, name: str) -> None:
+    tables: tuple[tuple[str, Sequence[_Entry]], ...] = (
+        ("http", parsed.http),
+        ("onvif", parsed.onvif),
+        ("snmp", parsed.snmp),
+    )
+    for kind, table in tables:
+        for index, entry in enumerate(table):
+            problem: str | None = None
+            try:
+                entry.scope()
+            except ValueError as exc:
+                where: tuple[str | int, ...] = (kind, index, "match")
+                problem = f"{name}:{_line_of(text, where)}: {_where(where)}: {exc}"
+            if problem is not None:
+                raise CredentialError(problem)
+
+
+def parse_credentials(text: str, *, name: str = "<credentials>") -> CredentialFile:
+    """Validate ``text``; raise :class:`CredentialError` as ``name:line: where: what``.
+
+    Every error is raised outside the handler that found it, so neither its message nor its
+    ``__context__`` can carry a value from the file.
+    """
+    parsed = _validate(_decode(text, name), text, name)
+    _check_scopes(parsed, text, name)
     return parsed
 
 
 def load_credentials(path: Path, *, site: str | None = None) -> CredentialStore:
     """Read ``path`` into a :class:`CredentialStore` (``CredentialError`` if unusable)."""
+    problem: str | None = None
+    text = ""
     try:
         if path.stat().st_size > MAX_CREDENTIALS_BYTES:
-            raise CredentialError(f"{path}:1: larger than {MAX_CREDENTIALS_BYTES // 1024} KiB")
-        text = path.read_text(encoding="utf-8")
+            problem = f"{path}:1: larger than {MAX_CREDENTIALS_BYTES // 1024} KiB"
+        else:
+            text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise CredentialError(f"{path}: cannot read: {exc.strerror}") from None
+        problem = f"{path}: cannot read: {exc.strerror}"
     except UnicodeDecodeError:
-        raise CredentialError(f"{path}:1: not UTF-8 text") from None
+        # The decode error holds the file's bytes: only say where.
+        problem = f"{path}:1: not UTF-8 text"
+    if problem is not None:
+        raise CredentialError(problem)
     return CredentialStore(
         entries=parse_credentials(text, name=str(path)), site=site, source=str(path)
     )
