@@ -11,13 +11,13 @@ from typing import Final
 
 from scanner.lab.profile import HttpService, OnvifService
 from scanner.lab.responders import onvif
-from scanner.lab.responders.http_digest import authorized, query_of
 from scanner.lab.responders.common import (
     HostContext,
     TcpHandler,
     read_first,
     send_reply,
 )
+from scanner.lab.responders.http_digest import authorized, query_of
 
 __all__ = ["handler", "request_target"]
 
