@@ -42,10 +42,13 @@ password = "pw-onvif-4"
 [[snmp]]
 match = "198.18.0.0/16"
 communities = ["pw-community-5"]
-v3 = [
-  { user = "auditor", auth_protocol = "sha", auth_key = "pw-auth-6", priv_protocol = "aes",
-    priv_key = "pw-priv-7" },
-]
+
+[[snmp.v3]]
+user = "auditor"
+auth_protocol = "sha"
+auth_key = "pw-auth-6"
+priv_protocol = "aes"
+priv_key = "pw-priv-7"
 """
 SECRETS = [f"pw-{name}" for name in ("site-wide-1", "nvr-admin-2", "annex-3", "onvif-4")]
 
