@@ -33,8 +33,8 @@ from scanner.context import ExchangeError, ProbeContext
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
 from scanner.probes.base import ProbeInfo
-from scanner.probes.http_auth import WebReply, authenticated_get
-from scanner.probes.recorder_facts import MAX_CHANNELS, ChannelCamera, FactSet
+from scanner.http_login import WebReply, authenticated_get
+from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
 from scanner.results import ProbeResult
 
 __all__ = ["PROBE", "DahuaCgiProbe", "parse_key_values", "parse_remote_devices"]

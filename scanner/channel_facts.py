@@ -15,7 +15,7 @@ from datetime import datetime
 from ipaddress import IPv4Address
 from typing import Final
 
-from scanner.probes.http_auth import Access, WebReply
+from scanner.http_login import Access, WebReply
 from scanner.results import Observation, ProbeResult, ProbeStatus, normalize_mac, utc_now
 
 __all__ = ["MAX_CHANNELS", "ChannelCamera", "FactSet", "usable_mac"]
