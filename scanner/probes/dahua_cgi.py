@@ -29,12 +29,12 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
 
+from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
 from scanner.context import ExchangeError, ProbeContext
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ProbeInfo
 from scanner.http_login import WebReply, authenticated_get
-from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
+from scanner.probes.base import ProbeInfo
 from scanner.results import ProbeResult
 
 __all__ = ["PROBE", "DahuaCgiProbe", "parse_key_values", "parse_remote_devices"]

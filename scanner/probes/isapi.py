@@ -25,12 +25,12 @@ from dataclasses import replace
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
 
+from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
 from scanner.context import ExchangeError, ProbeContext
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ProbeInfo
 from scanner.http_login import authenticated_get
-from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
+from scanner.probes.base import ProbeInfo
 from scanner.results import ProbeResult
 from scanner.safe_xml import Element, child_text, find_all, find_first, local_name, parse_xml
 
