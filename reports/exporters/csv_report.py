@@ -42,6 +42,11 @@ CSV_COLUMNS: Final = (
     "flags",
     "evidence",
     "conflicts",
+    # 1.2 (issue 9): a camera listed by a recorder, and identity read with a login.
+    "device_key",
+    "behind",
+    "channel",
+    "identity_with_credentials",
 )
 # Spreadsheet cells are capped well below Excel's 32,767-character limit.
 MAX_CELL_CHARS: Final = 1024
@@ -91,6 +96,10 @@ def _row(record: InventoryRecord) -> list[str]:
         "; ".join(record.flags),
         "; ".join(f"{e.rule_id} [{e.field}={e.matched}]" for e in record.evidence),
         "; ".join(record.conflicts),
+        record.device_key,
+        record.behind or "",
+        "" if record.channel is None else str(record.channel),
+        "yes" if record.identity_with_credentials else "no",
     ]
     return [guard_cell(v) for v in values]
 
