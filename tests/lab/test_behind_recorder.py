@@ -264,3 +264,44 @@ def test_the_lab_digest_satisfies_curl(runs):
     assert good.stdout.rstrip().endswith("200"), good.stdout[-300:]
     assert "<model>DS-7608NXI-I2/8P</model>" in good.stdout
     assert bad.stdout.rstrip().endswith("401")
+
+
+def test_channel_cameras_in_diff_history_and_remediation(runs):
+    root = runs["root"]
+    env = {**os.environ, "NDAA_SCAN_DB": str(root / "with" / "history.sqlite3")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "scanner", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=ROOT,
+            env=env,
+        )
+
+    diff = cli(
+        "diff",
+        str(root / "without" / "inventory.json"),
+        str(root / "with" / "inventory.json"),
+        "--json",
+    )
+    added = {d["device_key"] for d in json.loads(diff.stdout)["added"]}
+    expected = {f"{a}/ch{c.channel}" for a, h in RECORDERS.items() for c in h.channels}
+    assert expected <= added
+    key = sorted(expected)[0]
+    done = cli(
+        "remediation",
+        "set",
+        key,
+        "--disposition",
+        "replace",
+        "--status",
+        "in_progress",
+        "--by",
+        "behind-recorder test",
+    )
+    assert done.returncode == 0, done.stderr
+    listed = cli("remediation", "list", "--json")
+    assert key in listed.stdout
