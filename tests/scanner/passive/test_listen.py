@@ -28,7 +28,7 @@ SENDER = (
     "import socket, sys, time\n"
     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
     "s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)\n"
-    "for _ in range(8):\n"
+    "for _ in range(100):\n"
     "    s.sendto(bytes.fromhex(sys.argv[1]), ('198.18.250.255', 1900))\n"
     "    time.sleep(0.2)\n"
 )
@@ -113,14 +113,16 @@ def test_listen_hears_announcements_and_sends_nothing(veth_pair, tmp_path):
         text=True,
         cwd=ROOT,
     )
+    # The sender keeps announcing (bounded: 100 datagrams, 20 s) until the listener is done, so
+    # a listener slow to start under load still hears some.
+    sender = subprocess.Popen(
+        ["ip", "netns", "exec", ns_b, sys.executable, "-c", SENDER, NOTIFY.hex()]
+    )
     try:
-        subprocess.run(
-            ["ip", "netns", "exec", ns_b, sys.executable, "-c", SENDER, NOTIFY.hex()],
-            check=True,
-            timeout=20,
-        )
         stdout, stderr = listener.communicate(timeout=60)
     finally:
+        sender.kill()
+        sender.wait(timeout=10)
         if listener.poll() is None:
             listener.kill()
     assert listener.returncode == 0, stderr
