@@ -142,10 +142,9 @@ class FactSet:
         elif answer.access is Access.ACCEPTED:
             self.add("auth", "accepted", f"{self.probe} {what}", authenticated=True)
 
-    def result(self, started: float) -> ProbeResult:
-        """The probe result: success when any identity fact was read."""
-        identity = [o for o in self.items if o.protocol != "auth"]
-        status = ProbeStatus.SUCCESS if identity or self.items else ProbeStatus.PROTOCOL_ERROR
+    def result(self, started: float, *, nothing_to_ask: bool = False) -> ProbeResult:
+        """The probe result: success when a fact was read (or nothing was asked at all)."""
+        status = ProbeStatus.SUCCESS if self.items or nothing_to_ask else ProbeStatus.PROTOCOL_ERROR
         return ProbeResult(
             probe=self.probe,
             target=f"{self.host}:{self.port}",

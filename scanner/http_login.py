@@ -30,7 +30,7 @@ from scanner.context import ProbeContext, message_complete
 from scanner.credentials import Login
 from scanner.probes.http_banner import HttpReply, dechunk, parse_reply
 
-__all__ = ["Access", "WebReply", "authenticated_get", "challenges"]
+__all__ = ["Access", "WebReply", "authenticated_get", "challenges", "digest_authorization"]
 
 #: Identity and channel documents of a 64-channel recorder stay well under this.
 MAX_REPLY_BYTES: Final = 256 * 1024
@@ -102,11 +102,11 @@ async def _send(
 
 
 def digest_authorization(
-    host: IPv4Address, port: int, path: str, challenge: str, login: Login
+    host: IPv4Address, port: int, path: str, challenge: str, login: Login, method: str = "GET"
 ) -> str | None:
     """The ``Authorization`` value answering ``challenge`` (None if httpx cannot answer it)."""
     auth = httpx.DigestAuth(login.username, login.password.get_secret_value())
-    request = httpx.Request("GET", f"http://{host}:{port}{path}")
+    request = httpx.Request(method, f"http://{host}:{port}{path}")
     flow = auth.auth_flow(request)
     try:
         next(flow)

@@ -65,6 +65,7 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "snapshot_uri",
             "www_authenticate",
             "fault",
+            "mac",  # GetNetworkInterfaces HwAddress: the MAC of a routed host (issue 9)
         }
     ),
     "wsdiscovery": frozenset({"scopes", "types", "xaddrs", "endpoint_uuid", "fault"}),

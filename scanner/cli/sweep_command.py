@@ -264,7 +264,11 @@ def sweep_command(
         limits = Limits(
             rate_pps=rate, concurrency=concurrency, sweep_budget_s=budget, max_hosts=max_hosts
         )
-        chosen = select_probes(probe, include_optional=("nmap_service",) if use_nmap else ())
+        optional = (
+            *(("nmap_service",) if use_nmap else ()),
+            *(("onvif_auth",) if credentials else ()),
+        )
+        chosen = select_probes(probe, include_optional=optional)
     except (ScopeError, TargetSpecError) as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
     except KeyError as exc:

@@ -305,3 +305,18 @@ def test_channel_cameras_in_diff_history_and_remediation(runs):
     assert done.returncode == 0, done.stderr
     listed = cli("remediation", "list", "--json")
     assert key in listed.stdout
+
+
+def test_onvif_login_reads_identity_and_the_mac_of_the_lobby_camera(runs):
+    out = runs["root"] / "with"
+    results = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    lobby = next(
+        r for r in results if r["probe"] == "onvif_auth" and r["target"].startswith("198.18.0.10:")
+    )
+    facts = {(o["field"], o["value"]) for o in lobby["observations"]}
+    host = next(h for h in PROFILE.hosts if str(h.address) == "198.18.0.10")
+    assert ("mac", host.mac) in facts
+    assert ("manufacturer", "HIKVISION") in facts
+    assert all(o["authenticated"] for o in lobby["observations"])
+    device = next(d for d in inventory(runs, "with")["devices"] if d["device_key"] == "198.18.0.10")
+    assert device["identity_with_credentials"] is True
