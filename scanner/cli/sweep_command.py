@@ -24,7 +24,7 @@ from reports import (
     scan_limitations,
 )
 from scanner import __version__
-from scanner.cli.behind_recorder import login_notes, unlisted_recorders
+from scanner.cli.behind_recorder import login_notes, remote_channel_counts, unlisted_recorders
 from scanner.cli.common import (
     EXIT_UNABLE,
     EXIT_USAGE,
@@ -340,6 +340,7 @@ def sweep_command(
     status_counts = tally_statuses(results)
     observations = [obs for result in results for obs in result.observations]
     logins = login_notes(observations)
+    channel_counts = remote_channel_counts(observations)
     # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
     # each stage's input once the next stage has it: the report renderers (the PDF layout above
     # all) then reuse that memory instead of raising the peak.
@@ -348,7 +349,12 @@ def sweep_command(
     del observations
     recorder_notes = behind_recorder_limitations(
         logins,
-        unlisted_recorders(identities, logins, have_credentials=credentials is not None),
+        unlisted_recorders(
+            identities,
+            logins,
+            have_credentials=credentials is not None,
+            channel_counts=channel_counts,
+        ),
         credentials_file=credentials,
     )
     probe_names = tuple(p.info.name for p in chosen)
