@@ -17,7 +17,7 @@ basic: ISAPI, Dahua CGI) and SNMP (v2c communities, v3 users)::
     [[snmp]]
     match = "site:City Hall"
     communities = ["..."]
-    v3 = [{ user = "auditor", auth_protocol = "sha", auth_key = "...",
+    v3 = [{ username = "auditor", auth_protocol = "sha", auth_key = "...",
             priv_protocol = "aes", priv_key = "..." }]
 
 Probes ask unauthenticated first and use an entry only when the device asks for a login and the
@@ -166,7 +166,9 @@ class SnmpV3User(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    user: Text
+    #: Field names and protocol spellings as the SNMP probe's ``scanner.snmp_credentials`` has
+    #: them, so an entry converts one to one when that probe reads per-host credentials.
+    username: Text
     auth_protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] | None = None
     auth_key: SecretStr | None = None
     priv_protocol: Literal["des", "3des", "aes", "aes192", "aes256"] | None = None

@@ -44,7 +44,7 @@ match = "198.18.0.0/16"
 communities = ["pw-community-5"]
 
 [[snmp.v3]]
-user = "auditor"
+username = "auditor"
 auth_protocol = "sha"
 auth_key = "pw-auth-6"
 priv_protocol = "aes"
@@ -87,7 +87,7 @@ def test_onvif_falls_back_to_web_logins():
 def test_snmp_communities_and_v3_users_are_ready_for_the_snmp_probe():
     snmp = store().snmp_for(IPv4Address("198.18.0.99"))
     assert [c.get_secret_value() for c in snmp.communities] == ["pw-community-5"]
-    assert snmp.v3_users[0].user == "auditor"
+    assert snmp.v3_users[0].username == "auditor"
     assert snmp.v3_users[0].auth_protocol == "sha"
 
 
