@@ -54,6 +54,20 @@ class WebReply:
     body: bytes
     size: int
     access: Access
+    #: The login the device accepted: later requests to it use this one only.
+    login: Login | None = None
+
+    def logins_after(self, offered: Sequence[Login]) -> tuple[Login, ...]:
+        """What to offer this device next: the accepted login, none after a refusal.
+
+        Recorder firmware locks an account (or the client address) after a handful of failed
+        logins (Dahua: 5), so a login the device refused is never offered to it again.
+        """
+        if self.access is Access.REJECTED:
+            return ()
+        if self.login is not None:
+            return (self.login,)
+        return tuple(offered)
 
     @property
     def authenticated(self) -> bool:
@@ -156,6 +170,6 @@ async def authenticated_get(
         answer, answer_body, size = await _send(ctx, host, port, path, authorization)
         total += size
         if answer.status != 401:
-            return WebReply(answer, answer_body, total, Access.ACCEPTED)
+            return WebReply(answer, answer_body, total, Access.ACCEPTED, login)
         reply, body = answer, answer_body
     return WebReply(reply, body, total, Access.REJECTED if tried else Access.UNSUPPORTED)

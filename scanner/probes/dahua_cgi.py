@@ -148,6 +148,9 @@ class DahuaCgiProbe:
             return facts.result(started)
         if first.ok and not self._system_info(first, facts):
             return facts.result(started)  # a soft 200 that is not the CGI
+        logins = first.logins_after(logins)
+        if first.reply.status == 401 and not logins:
+            return facts.result(started)  # refused, or no login to offer: ask nothing more
         if first.ok:
             for action, mapping in _ACTIONS[1:]:
                 await self._one_value(ctx, host, logins, action, mapping, facts)

@@ -176,6 +176,9 @@ class IsapiProbe:
             return facts.result(started)
         if device_type is not None and device_type.lower() in CAMERA_TYPES:
             return facts.result(started)
+        logins = answer.logins_after(logins)
+        if answer.reply.status == 401 and not logins:
+            return facts.result(started)  # no login to offer: the channel list would 401 too
         await self._channels(ctx, host, logins, facts)
         return facts.result(started)
 

@@ -98,3 +98,32 @@ async def test_servers_without_the_cgi_cost_a_protocol_error_not_a_crash():
         result = await run_host_probe(DAHUA, host, loopback_ctx())
     assert result.status == "protocol_error"
     assert not result.observations
+
+
+async def test_a_refused_login_is_never_offered_again_so_accounts_do_not_lock():
+    host = fresh_address()
+    attempts: list[bytes] = []
+
+    async def handler(reader, writer):
+        request = await reader.read(8192)
+        if b"Authorization:" in request:
+            attempts.append(request.split(b"\r\n", 1)[0])
+        writer.write(
+            http_response(
+                "401 Unauthorized",
+                [
+                    (
+                        "WWW-Authenticate",
+                        'Digest realm="Login to 8L0E41CPAZ00191", qop="auth", nonce="abc123"',
+                    ),
+                    ("Connection", "close"),
+                ],
+                b"Error\r\nInvalid Authority!\r\n",
+            )
+        )
+        await writer.drain()
+
+    async with tcp_server(host, 80, handler):
+        result = await run_host_probe(DAHUA, host, loopback_ctx(settings=creds(host, "wrong-pw")))
+    assert len(attempts) == 1, attempts  # one login in scope, one try, then nothing more
+    assert [o.key for o in result.observations] == ["auth.rejected"]
