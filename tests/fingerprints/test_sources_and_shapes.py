@@ -68,7 +68,7 @@ def test_independent_replies_combine(db):
         obs("198.18.0.21", "http.server_header", "App-webs/", 80),
     ]
     [device] = identify(rows, db)
-    assert device.confidence == round(noisy_or([0.95, 0.8]), 3)
+    assert device.confidence == round(noisy_or([0.95, 0.9]), 3)
 
 
 def test_the_same_rule_through_two_probes_counts_once(db):
