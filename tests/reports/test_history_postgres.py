@@ -91,7 +91,7 @@ def test_history_and_remediation_on_postgresql(postgres_url, monkeypatch):
         disposition=Disposition.REPLACE,
         status=RemediationStatus.DONE,
         now=T0 + timedelta(days=1),
-        site="City Hall lobby",
+        place="City Hall lobby",
     )
     second_id, second = record_history(later(first, 30))
     assert second_id == scan_id + 1
