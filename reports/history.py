@@ -19,6 +19,7 @@ Where the store lives: ``--db`` (a path or SQLAlchemy URL), else ``$NDAA_SCAN_DB
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -37,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from reports import migrations
 from reports.history_tables import devices as _devices
 from reports.history_tables import remediation as _remediation
+from reports.history_tables import scan_jobs as _scan_jobs
 from reports.history_tables import scans as _scans
 from reports.history_tables import sightings as _sightings
 from reports.identity import DeviceRef, SiteDevices, device_keys, ref_of, same_device
@@ -178,6 +180,10 @@ class HistoryStore:
         """Release the connection pool."""
         self._engine.dispose()
 
+    def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """One transaction on the store; SQLAlchemy errors become one-line HistoryErrors."""
+        return self._begin()
+
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
         try:
@@ -190,16 +196,22 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ scans
 
-    def record(self, inventory: Inventory) -> tuple[int, Inventory]:
+    def record(self, inventory: Inventory, *, job: str | None = None) -> tuple[int, Inventory]:
         """Store a scan; return its id and the inventory enriched from history, resealed.
 
         Enrichment, within the scan's site: first seen widened to the device's earliest
         sighting, the recorded remediation and location applied, a remediated device that came
         back flagged reappeared, a different device at its address flagged replacement seen,
         priorities recomputed.
+
+        With ``job`` (a site worker's scan job), the scan is recorded and the job marked done in
+        one transaction, and a job already done returns the scan it recorded: a redelivered
+        task that reaches this point twice stores one scan.
         """
         site = site_of(inventory)
         with self._begin() as conn:
+            if job is not None and (done := self._recorded_by(conn, job)) is not None:
+                return done, self._stored(conn, done)
             scan_id = self._insert_scan(conn, inventory)
             known = self._site_devices(conn, site)
             entries = {e.device: e for e in self._entries(conn, site)}
@@ -213,7 +225,31 @@ class HistoryStore:
             self._finish_scan(conn, scan_id, enriched)
             self._insert_sightings(conn, scan_id, enriched, keyed)
             self._upsert_devices(conn, scan_id, enriched, keyed, known)
+            if job is not None:
+                conn.execute(
+                    _scan_jobs.update()
+                    .where(_scan_jobs.c.id == job)
+                    .values(state="done", scan_id=scan_id, finished_at=_iso(datetime.now(UTC)))
+                )
         return scan_id, enriched
+
+    def _recorded_by(self, conn: sa.Connection, job: str) -> int | None:
+        query = sa.select(_scan_jobs.c.scan_id).where(
+            _scan_jobs.c.id == job, _scan_jobs.c.state == "done"
+        )
+        found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def _stored(self, conn: sa.Connection, scan_id: int) -> Inventory:
+        text = conn.execute(
+            sa.select(_scans.c.inventory).where(_scans.c.id == scan_id)
+        ).scalar_one()
+        try:
+            return Inventory.model_validate_json(text)
+        except ValidationError as exc:
+            raise HistoryError(
+                f"stored scan {scan_id} is unreadable: {exc.errors()[0]['msg']}"
+            ) from exc
 
     def _insert_scan(self, conn: sa.Connection, inventory: Inventory) -> int:
         result = conn.execute(
@@ -407,15 +443,7 @@ class HistoryStore:
         """The stored inventory of scan ``ref`` (of ``site``, see :meth:`scan_id`)."""
         scan_id = self.scan_id(ref, site)
         with self._begin() as conn:
-            text = conn.execute(
-                sa.select(_scans.c.inventory).where(_scans.c.id == scan_id)
-            ).scalar_one()
-        try:
-            return Inventory.model_validate_json(text)
-        except ValidationError as exc:
-            raise HistoryError(
-                f"stored scan {scan_id} is unreadable: {exc.errors()[0]['msg']}"
-            ) from exc
+            return self._stored(conn, scan_id)
 
     # ------------------------------------------------------------------ remediation
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["devices", "metadata", "remediation", "scans", "sightings"]
+__all__ = [
+    "devices",
+    "metadata",
+    "probe_results",
+    "remediation",
+    "scan_jobs",
+    "scans",
+    "sightings",
+]
 
 metadata = sa.MetaData()
 
@@ -81,4 +89,36 @@ remediation = sa.Table(
     sa.Column("description", sa.String(300)),
     sa.Column("updated_at", sa.String(40), nullable=False),
     sa.Column("updated_by", sa.String(300)),
+)
+
+#: A sweep asked of a site (by ``scans submit`` or the schedule), and how far it got.
+scan_jobs = sa.Table(
+    "scan_jobs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("site", sa.String(300), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("submitted_by", sa.String(300)),
+    sa.Column("submitted_at", sa.String(40), nullable=False),
+    sa.Column("started_at", sa.String(40)),
+    sa.Column("finished_at", sa.String(40)),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("worker", sa.String(300)),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id")),
+    sa.Column("error", sa.String(500)),
+    sa.Index("ix_scan_jobs_site", "site"),
+)
+
+#: Every probe result a site worker streamed in, once: the key is site, job, probe and target
+#: (``slot``: the target, with ``#n`` for a probe's n-th result on the same target), so a batch
+#: sent twice after a redelivery adds nothing.
+probe_results = sa.Table(
+    "probe_results",
+    metadata,
+    sa.Column("site", sa.String(300), primary_key=True),
+    sa.Column("job_id", sa.String(40), sa.ForeignKey("scan_jobs.id"), primary_key=True),
+    sa.Column("probe", sa.String(64), primary_key=True),
+    sa.Column("slot", sa.String(200), primary_key=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
 )
