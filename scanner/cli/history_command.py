@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,6 +27,7 @@ from reports import (
     RemediationStatus,
     open_store,
 )
+from reports.overview import OverviewFormat, build_overview, write_overview
 from scanner.cli.common import EXIT_OK, EXIT_USAGE, CliError, app, stdout_console
 from scanner.cli.report_command import DbOption, SiteOption
 
@@ -179,4 +181,27 @@ def remediation_list(
             escape(r.note or "—"),
         )
     stdout_console().print(table)
+    return EXIT_OK
+
+
+@app.command("overview")
+def overview_command(
+    fmt: Annotated[
+        OverviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OverviewFormat.HTML,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    db: DbOption = None,
+) -> int:
+    """One report across sites: counts, covered devices per site, remediation burn-down."""
+    with _store(db) as store:
+        overview = build_overview(store)
+    if output is not None:
+        with output.open("wb") as handle:
+            write_overview(overview, fmt, handle)
+    elif fmt is OverviewFormat.PDF and sys.stdout.isatty():
+        raise CliError("a PDF is binary: write it with -o FILE.pdf or pipe it", EXIT_USAGE)
+    else:
+        write_overview(overview, fmt, sys.stdout.buffer)
     return EXIT_OK
