@@ -108,3 +108,10 @@ def test_schedule_dry_run_prints_the_cron_table(tmp_path, capsys):
     assert "city-hall" in out
     assert "0 2 * * 1" in out
     assert "library" not in out
+
+
+def test_the_example_config_loads():
+    from pathlib import Path
+
+    config = load_config(Path(__file__).parents[2] / "examples" / "ndaa-scan.toml")
+    assert sorted(config.sites) == ["city-hall", "library"]
