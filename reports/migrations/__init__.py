@@ -8,6 +8,7 @@ serialises the workers of many sites that open the shared store at the same mome
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -23,6 +24,8 @@ __all__ = ["BASELINE", "alembic_config", "head_revision", "upgrade"]
 #: The layout every store had before migrations: scans, sightings and remediation keyed by device.
 BASELINE: Final = "0001"
 _LOCK_ID: Final = 889_2019  # any constant; names this program's lock among the server's
+# Alembic reports each step at INFO; a worker logging at INFO would print them on every start.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
