@@ -119,17 +119,16 @@ class FactSet:
 
     def add_camera(self, camera: ChannelCamera, *, authenticated: bool) -> None:
         """Record what the recorder says about the camera on one channel."""
+        # The camera's MAC is a value the recorder reports (channel.mac), never the frame's
+        # source: ``Observation.mac`` stays the link layer's.
         mac = usable_mac(camera.mac)
         for field, value in camera.fields():
-            if field == "mac":
-                value = mac
             self.add(
                 "channel",
                 field,
-                value,
+                mac if field == "mac" else value,
                 authenticated=authenticated,
                 channel=camera.channel,
-                mac=mac,
             )
 
     def note_access(self, what: str, answer: WebReply) -> None:

@@ -10,11 +10,18 @@ VENV=${VENV:-.venv}
 # nftables: the scale lab's per-host-MAC rule; tcpdump: packet-capture tests; python3-venv: the venv.
 # libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: what WeasyPrint (the PDF report) loads at run
 # time; chromium: the test that opens the HTML report headless and checks for console errors;
-# postgresql: the history-store test runs a throwaway cluster on a Unix socket; masscan: the
-# second speed anchor of benchmarks/sweep_scale.py; lighttpd: a third-party HTTP digest
-# (RFC 7616) server for the credentialed-probe tests.
-APT_PACKAGES=(iproute2 nmap nftables tcpdump python3-venv python3-pip procps
-    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql masscan lighttpd)
+# postgresql: the history-store test runs a throwaway cluster on a Unix socket; redis-server: the
+# Celery broker the site-worker tests start on a Unix socket; masscan: the second speed anchor of
+# benchmarks/sweep_scale.py; lighttpd: a third-party HTTP digest (RFC 7616) server for the
+# credentialed-probe tests. One package per line, so branches that add one merge cleanly.
+APT_PACKAGES=(
+    iproute2 nmap nftables tcpdump python3-venv python3-pip procps
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium
+    postgresql
+    redis-server
+    masscan
+    lighttpd
+)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -201,7 +201,7 @@ class OnvifAuthProbe:
             return
         for value in macs:
             mac = usable_mac(value)
-            facts.add("onvif", "mac", mac, authenticated=True, mac=mac)
+            facts.add("onvif", "mac", mac, authenticated=True)
 
 
 PROBE: Final = OnvifAuthProbe()

@@ -105,7 +105,7 @@ async def test_usernametoken_login_reads_identity_and_mac():
     facts = {o.key: o for o in result.observations}
     assert facts["onvif.manufacturer"].value == "HIKVISION"
     assert facts["onvif.manufacturer"].authenticated
-    assert facts["onvif.mac"].mac == "44:19:b6:4e:1a:20"
+    assert facts["onvif.mac"].value == "44:19:b6:4e:1a:20"
     assert PASSWORD not in result.model_dump_json()
     assert [o.key for o in refused.observations] == ["auth.rejected"]
     assert nothing.status == "success"
