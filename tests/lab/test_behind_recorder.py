@@ -307,8 +307,11 @@ def test_channel_cameras_in_diff_history_and_remediation(runs):
         "behind-recorder test",
     )
     assert done.returncode == 0, done.stderr
-    listed = cli("remediation", "list", "--json")
-    assert key in listed.stdout
+    listed = [json.loads(line) for line in cli("remediation", "list", "--json").stdout.splitlines()]
+    camera = next(d for d in inventory(runs, "with")["devices"] if d["device_key"] == key)
+    # The history follows the camera by its serial (else MAC, else its place on the recorder).
+    expected_key = f"serial:{camera['serial']}" if camera["serial"] else f"ip:{key}"
+    assert [entry["device"] for entry in listed] == [expected_key]
 
 
 def test_onvif_login_reads_identity_and_the_mac_of_the_lobby_camera(runs):
