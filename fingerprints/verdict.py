@@ -317,7 +317,7 @@ def identify_device(
         + ", ".join(sorted({e.rule_id for e in per_maker[other]}))
         for other, score in rivals
     )
-    coverage = coverage_for(maker, decisive=decisive)
+    coverage = coverage_for(maker, decisive=decisive, evidence=evidence)
     contested = [other for other, score in rivals if solid[other] and score >= DECISIVE_CONFIDENCE]
     if decisive and contested:
         coverage = Coverage(
