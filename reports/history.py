@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from reports.assets import AssetRecord, Register, attach_purchases
 from reports.inventory import (
     REAPPEARED,
     Disposition,
@@ -100,6 +101,16 @@ _remediation = sa.Table(
     sa.Column("description", sa.String(300)),
     sa.Column("updated_at", sa.String(40), nullable=False),
     sa.Column("updated_by", sa.String(300)),
+)
+
+# The asset register (``ndaa-scan assets import``): the latest imported rows, one JSON each.
+_asset_records = sa.Table(
+    "asset_records",
+    _meta,
+    sa.Column("row", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("imported_at", sa.String(40), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
 )
 
 
@@ -218,6 +229,7 @@ class HistoryStore:
                     for r in inventory.devices
                 ),
             )
+            enriched = attach_purchases(enriched, self._asset_rows(conn))
             scan_id = self._insert(conn, enriched)
         return scan_id, enriched
 
@@ -423,6 +435,40 @@ class HistoryStore:
         with self._begin() as conn:
             rows = conn.execute(sa.select(_remediation).order_by(_remediation.c.device)).mappings()
             return [_entry(row) for row in rows]
+
+    # ------------------------------------------------------------------ asset register
+
+    def replace_assets(self, register: Register, now: datetime | None = None) -> int:
+        """Store a register import, replacing the previous one (a register is a snapshot)."""
+        at = _iso(now or datetime.now(UTC))
+        rows = [
+            {
+                "row": record.row,
+                "source": register.source[:300],
+                "imported_at": at,
+                "record": record.model_dump_json(),
+            }
+            for record in register.records
+        ]
+        with self._begin() as conn:
+            conn.execute(_asset_records.delete())
+            if rows:
+                conn.execute(_asset_records.insert(), rows)
+        return len(rows)
+
+    def asset_records(self) -> list[AssetRecord]:
+        """The stored register rows, in row order."""
+        with self._begin() as conn:
+            return self._asset_rows(conn)
+
+    def _asset_rows(self, conn: sa.Connection) -> list[AssetRecord]:
+        query = sa.select(_asset_records.c.record).order_by(_asset_records.c.row)
+        try:
+            return [AssetRecord.model_validate_json(text) for text in conn.execute(query).scalars()]
+        except ValidationError as exc:
+            raise HistoryError(
+                f"stored asset register is unreadable: {exc.errors()[0]['msg']}"
+            ) from exc
 
 
 def _entry(row: sa.RowMapping) -> RemediationEntry:

@@ -43,9 +43,11 @@ COMMAND_ORDER: Final = (
     "identify",
     "import",
     "report",
+    "bundle",
     "diff",
     "history",
     "remediation",
+    "assets",
     "lab",
     "fingerprints",
 )
