@@ -18,7 +18,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -52,10 +52,16 @@ def _clean_tuple(value: object) -> object:
 Text = Annotated[str | None, BeforeValidator(_clean)]
 Code = Annotated[str | None, BeforeValidator(_clean_upper)]
 
-
-def _code(pattern: str) -> Any:
-    """An optional upper-cased code that must match ``pattern`` when present."""
-    return Annotated[Annotated[str, Field(pattern=pattern)] | None, BeforeValidator(_clean_upper)]
+# Optional upper-cased codes that must match their pattern when present.
+Uei = Annotated[
+    Annotated[str, Field(pattern=r"^[A-Z0-9]{12}$")] | None, BeforeValidator(_clean_upper)
+]
+Cage = Annotated[
+    Annotated[str, Field(pattern=r"^[A-Z0-9]{5}$")] | None, BeforeValidator(_clean_upper)
+]
+Currency = Annotated[
+    Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None, BeforeValidator(_clean_upper)
+]
 
 
 class SupplierRole(StrEnum):
@@ -85,9 +91,9 @@ class Purchase(BaseModel):
     order_numbers: Annotated[tuple[str, ...], BeforeValidator(_clean_tuple)] = ()
     supplier_name: Text = None
     #: SAM Unique Entity ID: 12 characters, letters and digits.
-    supplier_uei: _code(r"^[A-Z0-9]{12}$") = None
+    supplier_uei: Uei = None
     #: Commercial and Government Entity code: 5 characters.
-    supplier_cage: _code(r"^[A-Z0-9]{5}$") = None
+    supplier_cage: Cage = None
     #: The entity that produced the equipment (52.204-24(d)(1)(ii)), and whether OEM/distributor.
     producer: Text = None
     supplier_role: SupplierRole | None = None
@@ -98,7 +104,7 @@ class Purchase(BaseModel):
     funding_source: Text = None
     purchase_date: date | None = None
     cost: Annotated[Decimal | None, Field(ge=0, max_digits=14, decimal_places=2)] = None
-    currency: _code(r"^[A-Z]{3}$") = None
+    currency: Currency = None
     fcc_id: Code = None
     fcc_grantee_code: Code = None
     asset_tag: Text = None
