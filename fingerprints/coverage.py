@@ -277,11 +277,11 @@ def _basis(findings: Sequence[RegimeFinding]) -> tuple[str, ...]:
 
 
 def _entity_name(maker: str, chosen: Sequence[str]) -> str | None:
+    """The maker's legal name when one of the chosen regimes names it, else None."""
+    if not any(maker in e.makers for p in chosen for e in policies()[p].entries):
+        return None
     entity = covered_entities().get(maker)
-    if entity is not None:
-        return entity.name
-    named = any(maker in e.makers for p in chosen for e in policies()[p].entries)
-    return load_vocabulary().makers.get(maker, maker) if named else None
+    return entity.name if entity is not None else load_vocabulary().makers.get(maker, maker)
 
 
 def _device_class(evidence: Iterable[Evidence], maker: str | None) -> str | None:

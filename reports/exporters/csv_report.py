@@ -14,7 +14,7 @@ from typing import IO, Final
 from reports.inventory import Inventory, InventoryRecord
 from reports.purchase import PURCHASE_FIELDS, Purchase
 
-__all__ = ["CSV_COLUMNS", "guard_cell", "purchase_cells", "write_csv"]
+__all__ = ["CSV_COLUMNS", "csv_row", "guard_cell", "purchase_cells", "write_csv"]
 
 CSV_COLUMNS: Final = (
     "address",
@@ -66,8 +66,9 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
-def _row(record: InventoryRecord) -> list[str]:
-    values = [
+def csv_row(record: InventoryRecord) -> list[str]:
+    """One device as the CSV's cells, before the guard (the XLSX export reuses it)."""
+    return [
         ", ".join(record.addresses),
         record.mac or "",
         record.maker or "",
@@ -96,7 +97,6 @@ def _row(record: InventoryRecord) -> list[str]:
         "; ".join(record.conflicts),
         *purchase_cells(record.purchase),
     ]
-    return [guard_cell(v) for v in values]
 
 
 def purchase_cells(purchase: Purchase | None) -> list[str]:
@@ -121,5 +121,5 @@ def write_csv(inventory: Inventory, out: IO[bytes]) -> None:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for record in inventory.devices:
-        writer.writerow(_row(record))
+        writer.writerow([guard_cell(v) for v in csv_row(record)])
     out.write(buffer.getvalue().encode("utf-8"))
