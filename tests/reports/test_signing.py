@@ -168,8 +168,8 @@ def test_tampered_bytes_fail_verify(signed):
 
 def test_appended_revision_fails_verify(signed):
     tmp, pdf, cert, _ = signed
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
     with pdf.open("rb") as handle:
         writer = IncrementalPdfFileWriter(handle)
