@@ -80,7 +80,7 @@ def hostile_inventory() -> Inventory:
 
 
 DATA = Path(__file__).parent / "data"
-#: A recorded sweep of the city-hall lab (examples/lab/city-hall.toml, 45 hosts), schema 1.1,
+#: A recorded sweep of the city-hall lab (examples/lab/city-hall.toml, 45 hosts), schema 1.2,
 #: recorded once so the filing reports have golden files without lab time.
 CITYHALL_INVENTORY = DATA / "cityhall-inventory.json"
 #: An awkward asset register for the same site: odd headers, mixed MAC and date spellings.
