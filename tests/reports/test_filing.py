@@ -36,33 +36,33 @@ ROOT = Path(__file__).parents[2]
 T_SET = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
 
 PLAN = {
-    "198.18.0.10": dict(
-        disposition=Disposition.REPLACE,
-        status=RemediationStatus.DONE,
-        target_date=date(2026, 12, 4),
-        note="replaced by an NDAA-compliant dome",
-    ),
-    "198.18.0.11": dict(
-        disposition=Disposition.REPLACE,
-        status=RemediationStatus.IN_PROGRESS,
-        target_date=date(2026, 12, 15),
-    ),
-    "198.18.0.30": dict(
-        disposition=Disposition.ISOLATE,
-        status=RemediationStatus.OPEN,
-        target_date=date(2026, 11, 30),
-        switch_port="sw2/Gi1/0/30",
-    ),
-    "198.18.0.50": dict(
-        disposition=Disposition.DECOMMISSION,
-        status=RemediationStatus.OPEN,
-        target_date=date(2027, 1, 15),
-    ),
-    "198.18.0.60": dict(
-        disposition=Disposition.EXCEPTION,
-        status=RemediationStatus.OPEN,
-        waiver_ref="FAR 4.2104 waiver W-2026-07",
-    ),
+    "198.18.0.10": {
+        "disposition": Disposition.REPLACE,
+        "status": RemediationStatus.DONE,
+        "target_date": date(2026, 12, 4),
+        "note": "replaced by an NDAA-compliant dome",
+    },
+    "198.18.0.11": {
+        "disposition": Disposition.REPLACE,
+        "status": RemediationStatus.IN_PROGRESS,
+        "target_date": date(2026, 12, 15),
+    },
+    "198.18.0.30": {
+        "disposition": Disposition.ISOLATE,
+        "status": RemediationStatus.OPEN,
+        "target_date": date(2026, 11, 30),
+        "switch_port": "sw2/Gi1/0/30",
+    },
+    "198.18.0.50": {
+        "disposition": Disposition.DECOMMISSION,
+        "status": RemediationStatus.OPEN,
+        "target_date": date(2027, 1, 15),
+    },
+    "198.18.0.60": {
+        "disposition": Disposition.EXCEPTION,
+        "status": RemediationStatus.OPEN,
+        "waiver_ref": "FAR 4.2104 waiver W-2026-07",
+    },
 }
 
 
