@@ -25,6 +25,7 @@ import typer
 
 from scanner.cli import (  # noqa: F401 - importing registers the subcommands
     assets_command,
+    bundle_command,
     fingerprints_command,
     history_command,
     identify_command,
