@@ -16,13 +16,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from reports import ExportFormat, HistoryError, Inventory, open_store
-from reports.assets import (
+from reports import (
     COLUMN_ALIASES,
     AssetImportError,
+    ExportFormat,
+    HistoryError,
+    Inventory,
     Reconciliation,
     Register,
     attach_purchases,
+    open_store,
     read_register,
     reconcile,
 )

@@ -27,21 +27,27 @@ from rich.markup import escape
 from fingerprints.coverage import PolicyError, resolve_policies
 from reports import (
     ExportFormat,
+    FilingFormat,
     HistoryError,
     Inventory,
     InventoryLoadError,
+    SignError,
     diff_inventories,
     export,
+    export_filing,
+    inventory_digest,
     load_document,
     load_inventory_file,
+    load_signer,
     open_store,
+    rejudge,
     render_table,
+    seal,
+    sign_pdf,
     verify_document,
+    verify_pdf,
+    write_pdf,
 )
-from reports.digest import inventory_digest, seal
-from reports.exporters import FilingFormat, export_filing
-from reports.policy import rejudge
-from reports.signing import SignError, load_signer, sign_pdf, verify_pdf
 from scanner.cli.common import (
     EXIT_FOUND,
     EXIT_OK,
@@ -300,8 +306,6 @@ def _signed_pdf(
     key: Path | None,
     password_env: str | None,
 ) -> bytes:
-    from reports.exporters.pdf_report import write_pdf
-
     if cert is None or key is None:
         raise CliError("signing needs both --sign-cert and --sign-key", EXIT_USAGE)
     password = None
