@@ -20,7 +20,7 @@ from reports.inventory import (
     ScanInfo,
     build_inventory,
 )
-from reports.limitations import scan_limitations
+from reports.limitations import LivenessFacts, liveness_facts, scan_limitations
 from reports.loading import InventoryLoadError, load_document, load_inventory_file
 from reports.terminal import render_table
 
@@ -35,6 +35,7 @@ __all__ = [
     "InventoryDiff",
     "InventoryLoadError",
     "InventoryRecord",
+    "LivenessFacts",
     "Location",
     "Priority",
     "Remediation",
@@ -44,6 +45,7 @@ __all__ = [
     "diff_inventories",
     "export",
     "inventory_digest",
+    "liveness_facts",
     "load_document",
     "load_inventory_file",
     "open_store",

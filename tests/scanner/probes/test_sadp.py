@@ -91,7 +91,7 @@ async def test_unicast_probe_pairs_by_uuid():
     assert len(server.received) == 1
     [result] = results
     assert result.status == "success"
-    assert result.target == str(host)
+    assert result.target == f"{host}:37020"
     assert {o.field for o in result.observations} >= {"model", "serial", "mac", "oem_code"}
 
 
