@@ -215,15 +215,29 @@ def _request(host: IPv4Address, path: str) -> bytes:
     ).encode("ascii")
 
 
+def _complete_or_foreign(data: bytes) -> bool:
+    # A port that opens with other bytes (Hikvision's SDK frame on 8000) will never send HTTP:
+    # stop reading at once instead of waiting out the idle timeout.
+    return message_complete(data) or (len(data) >= 5 and not data.startswith(b"HTTP/"))
+
+
 async def fetch(
     ctx: ProbeContext, host: IPv4Address, port: int, path: str, *, tls: bool = False
 ) -> tuple[TcpReply, HttpReply]:
-    """GET ``path``; raise :class:`ExchangeError` or :class:`ProbeParseError` on failure."""
+    """GET ``path``; raise :class:`ExchangeError` or :class:`ProbeParseError` on failure.
+
+    A reply that does not even begin like HTTP is another service on that port: ``not_found``.
+    """
     raw = await ctx.tcp_exchange(
-        host, port, _request(host, path), tls=tls, complete=message_complete
+        host, port, _request(host, path), tls=tls, complete=_complete_or_foreign
     )
     if not raw.data:
         raise ExchangeError(ProbeStatus.CLOSED, "closed without a reply")
+    if len(raw.data) >= 5 and not raw.data.startswith(b"HTTP/"):
+        raise ExchangeError(
+            ProbeStatus.NOT_FOUND,
+            f"port {port} speaks something else ({len(raw.data)} bytes, not HTTP)",
+        )
     try:
         return raw, parse_reply(raw.data)
     except ProbeParseError:
