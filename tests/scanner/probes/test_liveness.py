@@ -83,7 +83,7 @@ async def test_a_capped_fallback_records_what_it_skipped(monkeypatch):
     monkeypatch.setattr("scanner.probes.liveness.MAX_TCP_TARGETS", 1)
     first, second = fresh_address(), fresh_address()
     results = await PROBE.discover([first, second], loopback_ctx())
-    assert [r.target for r in results][0] == str(first)  # checked: loopback answers RST
+    assert results[0].target == str(first)  # checked: loopback answers RST
     summary = next(r for r in results if r.target.endswith("/24"))
     assert summary.status == "skipped"
     assert summary.counts["tcp_checked"] == 1
