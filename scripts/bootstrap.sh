@@ -10,9 +10,10 @@ VENV=${VENV:-.venv}
 # nftables: the scale lab's per-host-MAC rule; tcpdump: packet-capture tests; python3-venv: the venv.
 # libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: what WeasyPrint (the PDF report) loads at run
 # time; chromium: the test that opens the HTML report headless and checks for console errors;
-# postgresql: the history-store test runs a throwaway cluster on a Unix socket.
+# postgresql: the history-store test runs a throwaway cluster on a Unix socket; masscan: the
+# second speed anchor of benchmarks/sweep_scale.py.
 APT_PACKAGES=(iproute2 nmap nftables tcpdump python3-venv python3-pip procps
-    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql)
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql masscan)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
