@@ -30,7 +30,7 @@ from reports.inventory import (
     ScanInfo,
     build_inventory,
 )
-from reports.limitations import scan_limitations
+from reports.limitations import LivenessFacts, liveness_facts, scan_limitations
 from reports.loading import InventoryLoadError, load_document, load_inventory_file
 from reports.policy import rejudge
 from reports.purchase import Purchase
@@ -51,6 +51,7 @@ __all__ = [
     "InventoryDiff",
     "InventoryLoadError",
     "InventoryRecord",
+    "LivenessFacts",
     "Location",
     "Priority",
     "Purchase",
@@ -66,6 +67,7 @@ __all__ = [
     "export",
     "export_filing",
     "inventory_digest",
+    "liveness_facts",
     "load_document",
     "load_inventory_file",
     "load_signer",
