@@ -32,6 +32,8 @@ DIFF_FIELDS: Final = (
     # A camera moved to another recorder or channel (issue 9).
     "behind",
     "channel",
+    # 1.2: a device tied to another purchase record (or losing its record) is an audit finding.
+    "purchase",
 )
 
 
@@ -88,6 +90,8 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(exclude_defaults=True)
     return str(getattr(value, "value", value))
 
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from fingerprints import ConfidenceLevel, Coverage, CoverageStatus, DeviceIdentity, Evidence
 from reports.digest import seal
 from reports.limitations import scan_limitations
+from reports.purchase import Purchase
 
 __all__ = [
     "MAX_TEXT",
@@ -49,6 +50,8 @@ __all__ = [
 
 #: 1.1 adds location, remediation, priority, first/last seen, flags, site and the digest; every
 #: new field has a default, so 1.0 files still load.
+#: 1.2 adds the optional purchase record per device (``purchase``: contract, supplier UEI/CAGE,
+#: award, funding, FCC ID) and the regime findings in ``coverage``.
 #: 1.2 adds behind, channel and identity_with_credentials (issue 9), each with a default.
 SCHEMA_VERSION: Final = "1.2"
 
@@ -106,6 +109,10 @@ def _clean_coverage(value: object) -> object:
             "entity": clean_text(cov.entity) if cov.entity else cov.entity,
             "basis": tuple(clean_text(b, 1024) for b in cov.basis),
             "note": clean_text(cov.note, 1024) if cov.note else cov.note,
+            "findings": tuple(
+                f.model_copy(update={"note": clean_text(f.note, 1024) if f.note else f.note})
+                for f in cov.findings
+            ),
         }
     )
 
@@ -219,6 +226,8 @@ class InventoryRecord(BaseModel):
     last_seen: datetime | None = None
     #: Warnings an operator must act on, e.g. ``reappeared_after_remediation``.
     flags: tuple[str, ...] = ()
+    #: 1.2: purchase and contract record from the asset register (``ndaa-scan assets import``).
+    purchase: Purchase | None = None
     # 1.2, behind the recorder (issue 9), kept together: the recorder's device key and channel
     # for a camera listed by a recorder, and whether identity needed a login.
     behind: OptText = None

@@ -82,6 +82,8 @@ class FactSet:
         self.items: list[Observation] = []
         self.bytes = 0
         self.errors: list[str] = []
+        #: Set when the host simply does not offer this API (404, another server's page).
+        self.absent = False
         self._seen: set[tuple[str, str, str, int | None]] = set()
 
     def add(
@@ -143,7 +145,17 @@ class FactSet:
 
     def result(self, started: float, *, nothing_to_ask: bool = False) -> ProbeResult:
         """The probe result: success when a fact was read (or nothing was asked at all)."""
-        status = ProbeStatus.SUCCESS if self.items or nothing_to_ask else ProbeStatus.PROTOCOL_ERROR
+        identity = [o for o in self.items if o.protocol != "auth"]
+        if identity or nothing_to_ask:
+            status = ProbeStatus.SUCCESS
+        elif any(o.key in {"auth.required", "auth.rejected"} for o in self.items):
+            status = ProbeStatus.AUTH_REQUIRED  # only the challenge was read
+        elif self.items:
+            status = ProbeStatus.SUCCESS
+        elif self.absent:
+            status = ProbeStatus.NOT_FOUND
+        else:
+            status = ProbeStatus.PROTOCOL_ERROR
         return ProbeResult(
             probe=self.probe,
             target=f"{self.host}:{self.port}",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tomllib
-from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from reports import (
     ScanInfo,
     behind_recorder_limitations,
     build_inventory,
+    liveness_facts,
     scan_limitations,
 )
 from scanner import __version__
@@ -139,33 +139,6 @@ def _previous_results(path: Path) -> list[ProbeResult]:
     except OSError as exc:
         raise CliError(f"cannot read {path} to resume: {exc.strerror}", EXIT_USAGE) from exc
     return results
-
-
-def _limitations(
-    probes: Sequence[str],
-    status_counts: dict[str, dict[str, int]],
-    settings: ProbeSettings,
-) -> tuple[str, ...]:
-    """The report's limitations statement plus what only the sweep knows about itself."""
-    notes = list(
-        scan_limitations(probes, status_counts, credentials_used=settings.credentials is not None)
-    )
-    if {"ws_discovery", "sadp", "dhip"} & set(probes):
-        notes.append(
-            "WS-Discovery, SADP and DHIP were also sent by unicast to every live host, so routed "
-            "subnets were asked; multicast went only onto a segment the scope covers in full."
-        )
-    if "liveness" in probes:
-        notes.append(
-            "Hosts that answered neither ARP, ICMP echo nor a TCP connect to 80/554/443/8000/37777 "
-            "were not probed further."
-        )
-    if settings.onvif_password is not None:
-        notes.append(
-            "ONVIF credentials were supplied for GetDeviceInformation; every other probe was "
-            "unauthenticated."
-        )
-    return tuple(notes)
 
 
 # ------------------------------------------------------------------------------ sweep
@@ -368,6 +341,7 @@ def sweep_command(
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
 
     status_counts = tally_statuses(results)
+    reach = liveness_facts(results)
     observations = [obs for result in results for obs in result.observations]
     logins = login_notes(observations)
     channel_counts = remote_channel_counts(observations)
@@ -399,7 +373,15 @@ def sweep_command(
         fingerprint_db_version=db.version,
         operator=operator,
         site=site,
-        limitations=_limitations(probe_names, status_counts, settings) + recorder_notes,
+        # One module writes the statement, from what the sweep actually did.
+        limitations=scan_limitations(
+            probe_names,
+            status_counts,
+            liveness=reach,
+            onvif_credentials=settings.onvif_password is not None,
+            credentials_used=settings.credentials is not None,
+        )
+        + recorder_notes,
     )
     inventory = build_inventory(identities, scan)
     del identities

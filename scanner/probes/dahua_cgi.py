@@ -144,6 +144,7 @@ class DahuaCgiProbe:
         first = await authenticated_get(ctx, host, PORT, MAGICBOX + "getSystemInfo", logins)
         facts.note_access(MAGICBOX + "getSystemInfo", first)
         if not first.ok and first.reply.status != 401:
+            facts.absent = True
             facts.errors.append(f"magicBox: HTTP {first.reply.status}")
             return facts.result(started)
         if first.ok and not self._system_info(first, facts):
@@ -162,6 +163,7 @@ class DahuaCgiProbe:
         try:
             values = parse_key_values(answer.body)
         except ProbeParseError as exc:
+            facts.absent = True  # a page, not the CGI: no magicBox on this server
             facts.errors.append(f"getSystemInfo: {exc}")
             return False
         found = False

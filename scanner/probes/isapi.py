@@ -162,6 +162,10 @@ class IsapiProbe:
         facts.note_access(DEVICE_INFO, answer)
         device_type: str | None = None
         if answer.ok:
+            if not answer.body.lstrip(b"\xef\xbb\xbf \r\n\t").startswith((b"<?xml", b"<DeviceInfo")):
+                facts.absent = True  # another server's page answering every path
+                facts.errors.append("deviceInfo: not an XML document (no ISAPI here)")
+                return facts.result(started)
             try:
                 fields = parse_device_info(answer.body)
             except ProbeParseError as exc:
@@ -172,6 +176,7 @@ class IsapiProbe:
             device_type = fields.get("device_type")
         elif answer.reply.status != 401:
             # No ISAPI here (404, a soft 200 elsewhere): nothing to enumerate either.
+            facts.absent = True
             facts.errors.append(f"deviceInfo: HTTP {answer.reply.status}")
             return facts.result(started)
         if device_type is not None and device_type.lower() in CAMERA_TYPES:

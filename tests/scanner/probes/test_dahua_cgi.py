@@ -86,7 +86,7 @@ async def test_dahua_that_answers_without_a_login_is_read_unauthenticated():
     assert facts[("channel.serial", 1)].value == "7J0A3B2PAZ5C1D9"
 
 
-async def test_servers_without_the_cgi_cost_a_protocol_error_not_a_crash():
+async def test_servers_without_the_cgi_are_not_found_not_a_crash():
     host = fresh_address()
 
     async def handler(reader, writer):
@@ -96,7 +96,7 @@ async def test_servers_without_the_cgi_cost_a_protocol_error_not_a_crash():
 
     async with tcp_server(host, 80, handler):
         result = await run_host_probe(DAHUA, host, loopback_ctx())
-    assert result.status == "protocol_error"
+    assert result.status == "not_found"
     assert not result.observations
 
 
@@ -127,3 +127,4 @@ async def test_a_refused_login_is_never_offered_again_so_accounts_do_not_lock():
         result = await run_host_probe(DAHUA, host, loopback_ctx(settings=creds(host, "wrong-pw")))
     assert len(attempts) == 1, attempts  # one login in scope, one try, then nothing more
     assert [o.key for o in result.observations] == ["auth.rejected"]
+    assert result.status == "auth_required"

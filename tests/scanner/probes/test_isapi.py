@@ -97,7 +97,7 @@ async def test_isapi_probe_without_a_login_records_that_it_was_asked(lighttpd):
     assert not any(o.channel for o in result.observations)
 
 
-async def test_servers_without_isapi_cost_a_protocol_error_not_a_crash():
+async def test_servers_without_isapi_are_not_found_not_a_crash():
     host = fresh_address()
 
     async def handler(reader, writer):
@@ -107,7 +107,7 @@ async def test_servers_without_isapi_cost_a_protocol_error_not_a_crash():
 
     async with tcp_server(host, 80, handler):
         result = await run_host_probe(ISAPI, host, loopback_ctx())
-    assert result.status == "protocol_error"
+    assert result.status == "not_found"
     assert not result.observations
 
 
