@@ -162,7 +162,8 @@ class IsapiProbe:
         facts.note_access(DEVICE_INFO, answer)
         device_type: str | None = None
         if answer.ok:
-            if not answer.body.lstrip(b"\xef\xbb\xbf \r\n\t").startswith((b"<?xml", b"<DeviceInfo")):
+            head = answer.body.lstrip(b"\xef\xbb\xbf \r\n\t")
+            if not head.startswith((b"<?xml", b"<DeviceInfo")):
                 facts.absent = True  # another server's page answering every path
                 facts.errors.append("deviceInfo: not an XML document (no ISAPI here)")
                 return facts.result(started)
