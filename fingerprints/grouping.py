@@ -44,7 +44,11 @@ __all__ = [
 MIN_SERIAL_CHARS: Final = 8
 #: A serial reported on more addresses than this is a placeholder, not one device's.
 MAX_ADDRESSES_PER_SERIAL: Final = 8
-_PAYLOAD_MAC_KEYS: Final = frozenset({"sadp.mac", "dhip.mac"})
+#: ``channel.mac`` (a recorder's report of its camera) and ``onvif.mac`` (GetNetworkInterfaces)
+#: are MACs a device reports, not the frame's source: payload MACs too (issue 9).
+_PAYLOAD_MAC_KEYS: Final = frozenset(
+    {"sadp.mac", "dhip.mac", "isapi.mac", "channel.mac", "onvif.mac"}
+)
 _UUID_NODE: Final = re.compile(
     r"^(?:urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{12})$", re.I
 )
@@ -56,6 +60,8 @@ def device_node(obs: Observation) -> str:
     The one place that says where an observation belongs: a camera listed through an NVR will
     hang on its channel behind the NVR's address rather than on the address itself.
     """
+    if obs.behind is not None and obs.channel is not None:
+        return f"channel:{obs.behind}#{obs.channel}"
     return f"host:{obs.host}"
 
 

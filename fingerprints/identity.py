@@ -118,3 +118,9 @@ class DeviceIdentity(BaseModel):
     gateway_mac: str | None = None
     #: Plain-language remarks an auditor should read (traps avoided, review flags, OEM builds).
     notes: tuple[str, ...] = ()
+    # Behind the recorder (issue 9), kept together: the recorder's device key and channel for a
+    # camera known from a recorder's channel list, and whether the verdict's evidence needed a
+    # login from the credentials file.
+    behind: str | None = None
+    channel: int | None = None
+    identity_with_credentials: bool = False

@@ -25,7 +25,14 @@ from typing import Any, Final
 __all__ = ["GENERIC_WORDS", "VENDOR_PROTOCOLS", "demands_maker_token", "maker_protocol"]
 
 #: Protocol -> the only maker whose firmware speaks it.
-VENDOR_PROTOCOLS: Final = {"sadp": "hikvision", "dhip": "dahua"}
+#: ISAPI (``/ISAPI/...``) is Hikvision's HTTP API and ``magicBox``/``configManager`` CGI Dahua's;
+#: their probes emit only what those documents hold (issue 9).
+VENDOR_PROTOCOLS: Final = {
+    "sadp": "hikvision",
+    "dhip": "dahua",
+    "isapi": "hikvision",
+    "dahua_cgi": "dahua",
+}
 
 #: Words that occur in banners of every maker: they name no one.
 GENERIC_WORDS: Final = frozenset(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -339,7 +340,12 @@ def identify_device(
     maker = decision.maker
     return DeviceIdentity(
         device_key=device_key,
-        addresses=tuple(sorted({str(obs.host) for obs in observations}, key=address_order)),
+        addresses=tuple(
+            sorted(
+                {address for obs in observations if (address := _device_address(obs))},
+                key=address_order,
+            )
+        ),
         mac=collected.macs[0] if collected.macs else None,
         maker=maker,
         maker_name=load_vocabulary().makers.get(maker) if maker else None,
@@ -359,6 +365,7 @@ def identify_device(
         macs=tuple(collected.macs),
         gateway_mac=gateway[0] if gateway else None,
         notes=tuple(dict.fromkeys([*notes, *collected.notes, *_detail_notes(details)])),
+        identity_with_credentials=_with_credentials(observations, matched, maker),
     )
 
 
@@ -367,18 +374,108 @@ def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[Dev
     items = list(observations)
     matched = [_match(obs, db) for obs in items]
     shared = shared_link_macs(items)
+    groups = group_devices(items, matched)
+    keys = _device_keys(items, [group.indices for group in groups])
     devices: list[DeviceIdentity] = []
-    for group in group_devices(items, matched):
+    for group, (key, behind, channel) in zip(groups, keys, strict=True):
         group_obs = [items[i] for i in group.indices]
-        key = min((str(obs.host) for obs in group_obs), key=address_order)
-        devices.append(
-            identify_device(
-                key,
-                group_obs,
-                db,
-                [matched[i] for i in group.indices],
-                gateway_macs=shared,
-                notes=group.notes,
-            )
+        identity = identify_device(
+            key,
+            group_obs,
+            db,
+            [matched[i] for i in group.indices],
+            gateway_macs=shared,
+            notes=group.notes,
         )
-    return sorted(devices, key=lambda d: address_order(d.device_key))
+        if behind is not None:
+            identity = _as_listed(identity, group_obs, behind, channel)
+        devices.append(identity)
+    return sorted(devices, key=lambda d: _device_order(d.device_key))
+
+
+# ------------------------------------------------------------------ behind the recorder (issue 9)
+
+
+def _device_address(obs: Observation) -> str | None:
+    """The address an observation shows the device at: a channel camera's internal one."""
+    if obs.behind is None:
+        return str(obs.host)
+    if obs.key == "channel.address":
+        try:
+            return str(ipaddress.ip_address(obs.value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def _with_credentials(
+    observations: Sequence[Observation], matched: Sequence[Sequence[Evidence]], maker: str | None
+) -> bool:
+    """Whether evidence for the verdict's maker came only after a login (issue 9)."""
+    return any(
+        obs.authenticated and any(e.asserts.get("maker") in {maker, None} for e in items)
+        for obs, items in zip(observations, matched, strict=True)
+        if items
+    )
+
+
+#: What a recorder reports about a channel camera, kept when no rule reads the field.
+_REPORTED: Final = {
+    "model": "channel.model",
+    "serial": "channel.serial",
+    "firmware": "channel.firmware",
+}
+
+
+def _as_listed(
+    identity: DeviceIdentity, observations: Sequence[Observation], behind: str, channel: int | None
+) -> DeviceIdentity:
+    """A channel camera's identity: tied to its recorder, with what the recorder reported.
+
+    A model no rule knows (an OEM label, another maker's camera) is still the recorder's word
+    for what sits on that channel, and an auditor needs it to find the camera: it is kept as
+    reported, without adding evidence.
+    """
+    update: dict[str, object] = {"behind": behind, "channel": channel}
+    for field, key in _REPORTED.items():
+        if getattr(identity, field) is None:
+            reported = next((o.value for o in observations if o.key == key), None)
+            if reported is not None:
+                update[field] = reported[:128]
+    return identity.model_copy(update=update)
+
+
+def _device_order(key: str) -> tuple[tuple[int, int], int]:
+    address, _, channel = key.partition("/ch")
+    return address_order(address), int(channel) if channel.isdigit() else -1
+
+
+def _device_keys(
+    items: Sequence[Observation], groups: Sequence[Sequence[int]]
+) -> list[tuple[str, str | None, int | None]]:
+    """(device key, recorder key, channel) per group.
+
+    A device seen at an address is keyed by its lowest address. A camera known only from its
+    recorder's channel list is keyed ``<recorder key>/ch<channel>``: stable across scans (the
+    internal address may be DHCP) and readable, and ``behind`` is the recorder's device key.
+    """
+    by_node: dict[str, str] = {}
+    plain: list[str | None] = []
+    for group in groups:
+        hosts = [str(items[i].host) for i in group if items[i].behind is None]
+        key = min(hosts, key=address_order) if hosts else None
+        plain.append(key)
+        for i in group:
+            if items[i].behind is None and key is not None:
+                by_node[str(items[i].host)] = key
+    keys: list[tuple[str, str | None, int | None]] = []
+    for group, key in zip(groups, plain, strict=True):
+        listed = [items[i] for i in group if items[i].behind is not None]
+        if not listed:
+            keys.append((key or str(items[group[0]].host), None, None))
+            continue
+        # A camera both listed by a recorder and seen on the LAN keeps its address as its key.
+        first = min(listed, key=lambda o: (address_order(o.behind or ""), o.channel or 0))
+        behind = by_node.get(first.behind or "", first.behind or "")
+        keys.append((key or f"{behind}/ch{first.channel}", behind, first.channel))
+    return keys

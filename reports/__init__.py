@@ -30,7 +30,12 @@ from reports.inventory import (
     ScanInfo,
     build_inventory,
 )
-from reports.limitations import LivenessFacts, liveness_facts, scan_limitations
+from reports.limitations import (
+    LivenessFacts,
+    behind_recorder_limitations,
+    liveness_facts,
+    scan_limitations,
+)
 from reports.loading import InventoryLoadError, load_document, load_inventory_file
 from reports.policy import rejudge
 from reports.purchase import Purchase
@@ -62,6 +67,7 @@ __all__ = [
     "ScanInfo",
     "SignError",
     "attach_purchases",
+    "behind_recorder_limitations",
     "build_inventory",
     "diff_inventories",
     "export",

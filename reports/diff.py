@@ -29,6 +29,9 @@ DIFF_FIELDS: Final = (
     "addresses",
     # A replaced camera answering again is the change an operator most needs to see.
     "flags",
+    # A camera moved to another recorder or channel (issue 9).
+    "behind",
+    "channel",
     # 1.2: a device tied to another purchase record (or losing its record) is an audit finding.
     "purchase",
 )

@@ -467,6 +467,7 @@ class HistoryStore:
                 c.device.in_([text, f"mac:{mac}", f"serial:{text}"]),
                 c.mac == mac,
                 c.serial == text,
+                c.address == text,  # a camera behind a recorder: "<recorder>/ch<N>"
             )
         )
         query = sa.select(c.site, c.device).where(clause).order_by(c.last_scan_id.desc())

@@ -69,6 +69,10 @@ def usable_serial(serial: str | None) -> str | None:
 
 
 def _address(record: InventoryRecord) -> str | None:
+    # A camera behind a recorder is found by its place there (``<recorder>/ch<N>``): its internal
+    # address is the recorder's private subnet, which every recorder of a site may reuse.
+    if record.behind is not None:
+        return record.device_key
     return record.addresses[0] if record.addresses else None
 
 

@@ -52,6 +52,7 @@ __all__ = [
 #: new field has a default, so 1.0 files still load.
 #: 1.2 adds the optional purchase record per device (``purchase``: contract, supplier UEI/CAGE,
 #: award, funding, FCC ID) and the regime findings in ``coverage``.
+#: 1.2 adds behind, channel and identity_with_credentials (issue 9), each with a default.
 SCHEMA_VERSION: Final = "1.2"
 
 #: The longest device-supplied string any report carries. A model name or banner longer than
@@ -227,6 +228,11 @@ class InventoryRecord(BaseModel):
     flags: tuple[str, ...] = ()
     #: 1.2: purchase and contract record from the asset register (``ndaa-scan assets import``).
     purchase: Purchase | None = None
+    # 1.2, behind the recorder (issue 9), kept together: the recorder's device key and channel
+    # for a camera listed by a recorder, and whether identity needed a login.
+    behind: OptText = None
+    channel: int | None = Field(default=None, ge=0, le=4096)
+    identity_with_credentials: bool = False
 
     @classmethod
     def from_identity(cls, identity: DeviceIdentity) -> InventoryRecord:

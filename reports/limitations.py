@@ -20,6 +20,7 @@ __all__ = [
     "LINK_LOCAL_PROBES",
     "MULTICAST_PROBES",
     "LivenessFacts",
+    "behind_recorder_limitations",
     "liveness_facts",
     "scan_limitations",
 ]
@@ -135,6 +136,7 @@ def scan_limitations(
     *,
     liveness: LivenessFacts | None = None,
     onvif_credentials: bool = False,
+    credentials_used: bool = False,
 ) -> tuple[str, ...]:
     """The limitations statement for a scan that ran ``probes`` with these per-status counts.
 
@@ -177,15 +179,23 @@ def scan_limitations(
     if missing:
         notes.append(f"Not probed: {', '.join(missing)}. Those protocols contributed no evidence.")
     notes.extend(_status_notes(status_counts))
-    if onvif_credentials:
+    if credentials_used:
+        # --credentials (issue 9): the hosts left without a login are named separately.
+        notes.append(
+            "Credentials from the operator's file were used only where a device asked for a "
+            "login and an entry named it; components inside a device (e.g. a HiSilicon SoC) "
+            "are not seen."
+        )
+    elif onvif_credentials:
         notes.append(
             "ONVIF credentials were supplied for GetDeviceInformation; every other probe was "
-            "unauthenticated."
+            "unauthenticated; cameras behind recorders are not listed."
         )
     else:
         notes.append(
             "No credentials were used: devices are identified from unauthenticated replies only, "
-            "and components inside a device (e.g. a HiSilicon SoC) are not seen."
+            "cameras behind recorders are not listed, and components inside a device (e.g. a "
+            "HiSilicon SoC) are not seen."
         )
     notes.append(
         "A network inquiry cannot see devices that were powered off, offline, outside the scope "
@@ -217,3 +227,59 @@ def _status_notes(status_counts: Mapping[str, Mapping[str, int]]) -> list[str]:
                 "their challenges and faults are evidence."
             )
     return notes
+
+
+#: Every statement is one report line, capped at 256 characters by the inventory.
+_STATEMENT_CHARS: Final = 250
+
+
+def _chunked(prefix: str, items: Sequence[str], suffix: str) -> list[str]:
+    """``prefix + items + suffix`` split into statements that each fit on one report line."""
+    statements: list[str] = []
+    current: list[str] = []
+    for item in items:
+        trial = f"{prefix}{', '.join([*current, item])}{suffix}"
+        if current and len(trial) > _STATEMENT_CHARS:
+            statements.append(f"{prefix}{', '.join(current)}{suffix}")
+            current = []
+        current.append(item)
+    if current:
+        statements.append(f"{prefix}{', '.join(current)}{suffix}")
+    return statements
+
+
+def behind_recorder_limitations(
+    logins: Mapping[str, Mapping[str, Sequence[str]]],
+    unlisted_recorders: Sequence[tuple[str, str]],
+    *,
+    credentials_file: object | None = None,
+) -> tuple[str, ...]:
+    """Hosts examined without a login they asked for, and recorders whose cameras stay unseen.
+
+    ``logins`` maps a host to ``required`` / ``rejected`` -> what asked; ``unlisted_recorders``
+    holds (recorder, why) pairs. Only addresses and paths are named, never a credential.
+    """
+    notes: list[str] = []
+    required = sorted(
+        (h for h, kinds in logins.items() if kinds.get("required") and not kinds.get("accepted")),
+        key=_ip_order,
+    )
+    rejected = sorted((h for h, kinds in logins.items() if kinds.get("rejected")), key=_ip_order)
+    why = "no credentials file" if credentials_file is None else "no entry names them"
+    notes.extend(
+        _chunked(f"Examined without credentials ({why}; asked for a login): ", required, ".")
+    )
+    notes.extend(_chunked("Refused the login from the credentials file: ", rejected, "."))
+    notes.extend(
+        f"Recorder {label}: its channel cameras (on its internal PoE ports, invisible to the "
+        f"network) could not be enumerated; it {reason}."
+        for label, reason in unlisted_recorders
+    )
+    return tuple(notes)
+
+
+def _ip_order(address: str) -> tuple[int, str]:
+    parts = address.split(".")
+    if len(parts) == 4 and all(p.isdigit() for p in parts):
+        return (0, ".".join(p.zfill(3) for p in parts))
+    return (1, address)

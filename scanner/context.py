@@ -25,6 +25,7 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from scanner.adaptive import AdaptiveWindow, Outcome
+from scanner.credentials import CredentialStore
 from scanner.errors import NetworkSafetyError, ScopeViolation
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.results import ProbeStatus
@@ -95,6 +96,8 @@ class ProbeSettings(BaseModel):
     snmp_community: SecretStr = SecretStr("public")
     onvif_username: str | None = None
     onvif_password: SecretStr | None = None
+    #: ``--credentials FILE``: logins scoped per host, CIDR or site (issue 9).
+    credentials: CredentialStore | None = None
 
 
 class ExchangeError(Exception):

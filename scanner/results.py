@@ -68,6 +68,7 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "snapshot_uri",
             "www_authenticate",
             "fault",
+            "mac",  # GetNetworkInterfaces HwAddress: the MAC of a routed host (issue 9)
         }
     ),
     "wsdiscovery": frozenset({"scopes", "types", "xaddrs", "endpoint_uuid", "fault"}),
@@ -101,6 +102,30 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     "ssh": frozenset({"banner"}),
     "tcp": frozenset({"open_port"}),
     "nmap": frozenset({"service", "product", "version", "extrainfo", "devicetype", "cpe"}),
+    # Behind the recorder (issue 9): identity read with a login, and the cameras a recorder lists.
+    "isapi": frozenset(
+        {"model", "serial", "firmware", "device_type", "device_name", "mac", "namespace"}
+    ),
+    "dahua_cgi": frozenset(
+        {"device_type", "serial", "vendor", "hardware_version", "firmware", "update_serial"}
+    ),
+    #: What a recorder reports about the camera on one of its channels (``behind``/``channel``).
+    "channel": frozenset(
+        {
+            "manufacturer",
+            "model",
+            "serial",
+            "firmware",
+            "mac",
+            "address",
+            "name",
+            "isapi_protocol",
+            "dahua_protocol",
+            "online",
+        }
+    ),
+    #: A device asked for a login: ``required`` (no entry in scope), ``rejected`` (refused).
+    "auth": frozenset({"required", "rejected", "accepted"}),
 }
 
 
@@ -193,6 +218,12 @@ class Observation(BaseModel):
     port: int | None = Field(default=None, ge=0, le=65535)
     probe: str | None = None
     observed_at: datetime = Field(default_factory=utc_now)
+    # Behind the recorder (issue 9), kept together: the fact is about the camera on ``channel`` of
+    # the recorder at ``behind`` (the address it was read from), not about ``host`` itself; and
+    # ``authenticated`` says the device answered only after a login from the credentials file.
+    behind: str | None = Field(default=None, max_length=64)
+    channel: int | None = Field(default=None, ge=0, le=4096)
+    authenticated: bool = False
 
     @property
     def key(self) -> str:

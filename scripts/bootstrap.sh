@@ -12,13 +12,15 @@ VENV=${VENV:-.venv}
 # time; chromium: the test that opens the HTML report headless and checks for console errors;
 # postgresql: the history-store test runs a throwaway cluster on a Unix socket; redis-server: the
 # Celery broker the site-worker tests start on a Unix socket; masscan: the second speed anchor of
-# benchmarks/sweep_scale.py. One package per line, so branches that add one merge cleanly.
+# benchmarks/sweep_scale.py; lighttpd: a third-party HTTP digest (RFC 7616) server for the
+# credentialed-probe tests. One package per line, so branches that add one merge cleanly.
 APT_PACKAGES=(
     iproute2 nmap nftables tcpdump python3-venv python3-pip procps
     libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium
     postgresql
     redis-server
     masscan
+    lighttpd
 )
 
 missing=()

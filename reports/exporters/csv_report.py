@@ -45,6 +45,11 @@ CSV_COLUMNS: Final = (
     "conflicts",
     # 1.2: the purchase record, one column per field, last so 1.1 column positions hold.
     *(f"purchase_{name}" for name in PURCHASE_FIELDS),
+    # 1.2 (issue 9): a camera listed by a recorder, and identity read with a login.
+    "device_key",
+    "behind",
+    "channel",
+    "identity_with_credentials",
 )
 # Spreadsheet cells are capped well below Excel's 32,767-character limit.
 MAX_CELL_CHARS: Final = 1024
@@ -96,6 +101,10 @@ def csv_row(record: InventoryRecord) -> list[str]:
         "; ".join(f"{e.rule_id} [{e.field}={e.matched}]" for e in record.evidence),
         "; ".join(record.conflicts),
         *purchase_cells(record.purchase),
+        record.device_key,
+        record.behind or "",
+        "" if record.channel is None else str(record.channel),
+        "yes" if record.identity_with_credentials else "no",
     ]
 
 

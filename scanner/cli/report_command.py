@@ -371,7 +371,9 @@ def diff_command(
             ("[red]- gone[/]   ", result.removed),
         ):
             for record in records:
-                where = escape(", ".join(record.addresses))
+                where = escape(", ".join(record.addresses) or record.device_key)
+                if record.behind:
+                    where += escape(f" (behind {record.behind}, channel {record.channel})")
                 what = escape(" ".join(filter(None, (record.maker or "?", record.model))))
                 console.print(
                     f"{mark} {where}  {what}  {record.covered.value}"

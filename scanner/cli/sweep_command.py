@@ -18,11 +18,13 @@ from fingerprints import (
 )
 from reports import (
     ScanInfo,
+    behind_recorder_limitations,
     build_inventory,
     liveness_facts,
     scan_limitations,
 )
 from scanner import __version__
+from scanner.cli.behind_recorder import login_notes, remote_channel_counts, unlisted_recorders
 from scanner.cli.common import (
     EXIT_UNABLE,
     EXIT_USAGE,
@@ -34,6 +36,7 @@ from scanner.cli.common import (
 )
 from scanner.cli.outputs import finish
 from scanner.context import ProbeSettings
+from scanner.credentials import CredentialError, load_credentials
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
 from scanner.netns import enter_netns
@@ -219,6 +222,15 @@ def sweep_command(
             f"${ENV_ONVIF_USER} / ${ENV_ONVIF_PASSWORD}). Never guessed, never logged.",
         ),
     ] = None,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials",
+            help="TOML credentials file: [[http]], [[onvif]], [[snmp]] entries scoped by CIDR, "
+            "host or site:<name>. Used only after a device asks for a login; never guessed, "
+            "never logged, never exported.",
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -255,12 +267,22 @@ def sweep_command(
         limits = Limits(
             rate_pps=rate, concurrency=concurrency, sweep_budget_s=budget, max_hosts=max_hosts
         )
-        chosen = select_probes(probe, include_optional=("nmap_service",) if use_nmap else ())
+        optional = (
+            *(("nmap_service",) if use_nmap else ()),
+            *(("onvif_auth",) if credentials else ()),
+        )
+        chosen = select_probes(probe, include_optional=optional)
     except (ScopeError, TargetSpecError) as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
     except KeyError as exc:
         raise CliError(str(exc.args[0]), EXIT_USAGE) from exc
     settings = _load_settings(onvif_credentials, snmp_community)
+    if credentials is not None:
+        try:
+            store = load_credentials(credentials, site=site)
+        except CredentialError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        settings = settings.model_copy(update={"credentials": store})
     db = load_db()
     if netns:
         try:
@@ -321,12 +343,24 @@ def sweep_command(
     status_counts = tally_statuses(results)
     reach = liveness_facts(results)
     observations = [obs for result in results for obs in result.observations]
+    logins = login_notes(observations)
+    channel_counts = remote_channel_counts(observations)
     # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
     # each stage's input once the next stage has it: the report renderers (the PDF layout above
     # all) then reuse that memory instead of raising the peak.
     results.clear()
     identities = identify(observations, db)
     del observations
+    recorder_notes = behind_recorder_limitations(
+        logins,
+        unlisted_recorders(
+            identities,
+            logins,
+            have_credentials=credentials is not None,
+            channel_counts=channel_counts,
+        ),
+        credentials_file=credentials,
+    )
     probe_names = tuple(p.info.name for p in chosen)
     scan = ScanInfo(
         scope=tuple(str(n) for n in scope.networks),
@@ -345,7 +379,9 @@ def sweep_command(
             status_counts,
             liveness=reach,
             onvif_credentials=settings.onvif_password is not None,
-        ),
+            credentials_used=settings.credentials is not None,
+        )
+        + recorder_notes,
     )
     inventory = build_inventory(identities, scan)
     del identities

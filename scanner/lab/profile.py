@@ -127,14 +127,28 @@ class _Reply(_Strict):
         return self.body.encode("utf-8")
 
 
+class RouteAuth(_Strict):
+    """A login the route asks for, as recorder firmware does (issue 9): the challenge's exact
+    bytes, and the one account the simulated device accepts (a lab account, not a secret)."""
+
+    username: str
+    password: str
+    realm: str = Field(description="digest realm; may use placeholders ('Login to {serial}')")
+    basic: bool = Field(default=False, description="also accept Basic (old firmware)")
+    challenge: _Reply
+
+
 class HttpRoute(_Reply):
     """The exact bytes one path answers with.
 
     ``path`` is an exact path, a prefix ending in ``*`` (``/ISAPI/*``), or ``*`` for every other
-    path; the query string is ignored.
+    path; ``query``, when given, must equal the request's query string (Dahua CGI actions share
+    one path). With ``auth`` the route answers its challenge until a valid login arrives.
     """
 
     path: str = Field(description="request path, 'PREFIX*', or '*' for every other path")
+    query: str | None = None
+    auth: RouteAuth | None = None
 
 
 class TlsCertificate(_Strict):
@@ -160,10 +174,17 @@ class HttpService(_Strict):
     tls: TlsCertificate | None = None
     routes: tuple[HttpRoute, ...] = Field(min_length=1)
 
-    def route_for(self, path: str) -> HttpRoute:
-        """Return the route for ``path``: exact, then longest prefix, then ``*``, then first."""
+    def route_for(self, path: str, query: str | None = None) -> HttpRoute:
+        """Return the route for ``path``: exact, then longest prefix, then ``*``, then first.
+
+        An exact path with a matching ``query`` comes before the same path without one.
+        """
+        if query is not None:
+            for route in self.routes:
+                if route.path == path and route.query == query:
+                    return route
         for route in self.routes:
-            if route.path == path:
+            if route.path == path and route.query is None:
                 return route
         prefixed = [r for r in self.routes if r.path.endswith("*") and path.startswith(r.path[:-1])]
         if prefixed:
@@ -297,6 +318,17 @@ class BannerService(_Strict):
         return self.banner.encode("utf-8")
 
 
+class ChannelTruth(_Strict):
+    """A camera on a recorder's internal subnet, reachable only through the recorder's API
+    (issue 9): where it sits and what it really is. The bytes that describe it are the
+    recorder's own routes; this is the answer the scanner should reach."""
+
+    channel: int = Field(ge=1, le=256)
+    address: IPv4Address = Field(description="internal (PoE switch) address; never routed")
+    mac: str | None = None
+    truth: GroundTruth
+
+
 class RoutedSubnet(_Strict):
     """A subnet behind a router host: the scanner reaches it only through that router.
 
@@ -327,6 +359,8 @@ class LabHost(_Strict):
     dhip: DhipService | None = None
     snmp: SnmpService | None = None
     tcp: tuple[BannerService, ...] = ()
+    #: Cameras behind this recorder (ground truth only; see :class:`ChannelTruth`).
+    channels: tuple[ChannelTruth, ...] = ()
     behind: str | None = Field(
         default=None,
         description="name of a router host this host sits behind; for a main-network address "

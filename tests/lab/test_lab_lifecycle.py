@@ -86,6 +86,8 @@ def test_a_broken_profile_gives_one_clear_error(tmp_path: Path, text: str, needl
 
 def test_every_shipped_profile_loads():
     for path in sorted((ROOT / "examples" / "lab").glob("*.toml")):
+        if path.name.endswith("-credentials.toml"):
+            continue  # a lab's credentials file (issue 9), checked in tests/scanner
         load_profile(path)
 
 

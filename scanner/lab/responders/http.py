@@ -17,6 +17,7 @@ from scanner.lab.responders.common import (
     read_first,
     send_reply,
 )
+from scanner.lab.responders.http_digest import authorized, query_of
 
 __all__ = ["handler", "request_target"]
 
@@ -107,6 +108,10 @@ def handler(
             )
             await writer.drain()
             return
-        await send_reply(writer, ctx, service.route_for(path))
+        route = service.route_for(path, query_of(request))
+        if route.auth is not None and not authorized(ctx, route.auth, request):
+            await send_reply(writer, ctx, route.auth.challenge)
+            return
+        await send_reply(writer, ctx, route)
 
     return handle
