@@ -273,12 +273,15 @@ class ProbeContext:
         max_bytes: int | None = None,
         tls: bool = False,
         complete: Callable[[bytes], bool] | None = None,
+        respond: Callable[[bytes], bytes] | None = None,
     ) -> TcpReply:
         """Connect, send ``payload`` (may be empty), read until close, cap or deadline.
 
         With ``tls`` the exchange runs inside TLS (:data:`CERTIFICATE_READER`) and the reply
         carries the peer certificate. ``complete`` says when the bytes so far are a whole
         message, so keep-alive peers (RTSP, HTTP/1.1) do not cost an idle timeout.
+        ``respond`` is given each chunk read and returns bytes to send back at once (telnet
+        option refusals); the same caps and deadlines bound the whole conversation.
         """
         addr = self.check(host)
         cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
@@ -324,7 +327,13 @@ class ProbeContext:
                     certificate = ssl_object.getpeercert(binary_form=True)
             try:
                 reply = await self._converse(
-                    reader, writer, payload, cap, allow_empty=tls, complete=complete
+                    reader,
+                    writer,
+                    payload,
+                    cap,
+                    allow_empty=tls,
+                    complete=complete,
+                    respond=respond,
                 )
                 if certificate is None:
                     return reply
@@ -367,6 +376,7 @@ class ProbeContext:
         *,
         allow_empty: bool = False,
         complete: Callable[[bytes], bool] | None = None,
+        respond: Callable[[bytes], bytes] | None = None,
     ) -> TcpReply:
         chunks: list[bytes] = []
         size = 0
@@ -383,6 +393,9 @@ class ProbeContext:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
+                    if respond is not None and (answer := respond(chunk)):
+                        writer.write(answer)
+                        await writer.drain()
                     if complete is not None and complete(b"".join(chunks)):
                         break
         except TimeoutError:

@@ -72,10 +72,22 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     "dhip": frozenset(
         {"raw", "model", "serial", "vendor", "device_type", "mac", "manufacturer", "firmware"}
     ),
-    "upnp": frozenset({"server_header", "manufacturer", "model", "friendly_name"}),
+    "upnp": frozenset(
+        {
+            "server_header",
+            "manufacturer",
+            "model",
+            "model_number",
+            "serial",
+            "friendly_name",
+            "udn",
+            "location",
+        }
+    ),
     "snmp": frozenset({"sysdescr", "sysobjectid"}),
     "telnet": frozenset({"banner"}),
     "ssh": frozenset({"banner"}),
+    "ftp": frozenset({"banner"}),
     "tcp": frozenset({"open_port"}),
     "nmap": frozenset({"service", "product", "version", "extrainfo", "devicetype", "cpe"}),
 }
