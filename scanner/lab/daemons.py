@@ -16,6 +16,7 @@ script that prints a prompt and never checks anything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DAEMONS",
-    "DaemonName",
     "Daemon",
+    "DaemonName",
     "daemon_ports",
     "missing_binaries",
     "namespace_pids",
@@ -43,11 +44,15 @@ __all__ = [
 ]
 
 DaemonName = Literal["sshd", "telnetd", "ftpd", "nginx", "wsdd", "minidlna"]
+Proto = Literal["tcp", "udp"]
 #: sshd, telnetd and vsftpd start in well under a second; MiniDLNA builds its database first.
 _READY_TIMEOUT_S: Final = 15.0
 _STOP_TIMEOUT_S: Final = 5.0
 _SSHD_PRIVSEP: Final = Path("/run/sshd")
-_LISTEN: Final = {"tcp": "0A", "udp": "07"}  # socket states in /proc/net/{tcp,udp}
+_LISTEN: Final[dict[Proto, str]] = {
+    "tcp": "0A",
+    "udp": "07",
+}  # socket states in /proc/net/{tcp,udp}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +62,7 @@ class Daemon:
     name: DaemonName
     package: str  # the Debian package (scripts/bootstrap.sh installs it)
     binary: str
-    ports: tuple[tuple[Literal["tcp", "udp"], int], ...]
+    ports: tuple[tuple[Proto, int], ...]
     configure: Callable[[Path, LabHost], list[str]]  # writes config into a dir, returns argv
 
 
@@ -195,9 +200,9 @@ def missing_binaries(names: Sequence[str]) -> list[str]:
     return sorted({DAEMONS[n].package for n in names if not Path(DAEMONS[n].binary).exists()})
 
 
-def _listening(pid: int, wanted: set[tuple[str, int]]) -> set[tuple[str, int]]:
+def _listening(pid: int, wanted: set[tuple[Proto, int]]) -> set[tuple[Proto, int]]:
     """Which of ``wanted`` the namespace of ``pid`` listens on (read from its /proc/net)."""
-    found: set[tuple[str, int]] = set()
+    found: set[tuple[Proto, int]] = set()
     for proto in {p for p, _ in wanted}:
         try:
             lines = Path(f"/proc/{pid}/net/{proto}").read_text().splitlines()[1:]
@@ -226,7 +231,7 @@ def _spawn(namespace: str, host: LabHost, daemon: Daemon, run: Path) -> _Started
         raise LabError(f"{host.name}: cannot configure {daemon.name}: {exc}") from exc
     log = run / f"{daemon.name}.log"
     with log.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        process = subprocess.Popen(
             [shutil.which("ip") or "/usr/sbin/ip", "netns", "exec", namespace, *argv],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -297,10 +302,9 @@ def _alive(pid: int) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    # Not our child (started by an earlier `lab up`): init reaps it.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child (started by an earlier `lab up`): init reaps it
 
 
 def stop_daemons(namespaces: Sequence[str]) -> int:

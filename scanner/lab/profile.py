@@ -93,7 +93,8 @@ def _check_b64(value: str | None) -> str | None:
 class GroundTruth(_Strict):
     """What the simulated device really is: the answer the scanner should reach."""
 
-    maker: str | None = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    #: Left out (None) when the true producer is unknown or not a hardware maker (a Debian VM).
+    maker: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
     brand: str | None = None
     model: str | None = None
     covered: bool
@@ -286,12 +287,14 @@ class UpnpService(_Strict):
 
     port: int = Field(default=49152, ge=1, le=65535, description="TCP port of the description")
     path: str = Field(default="/rootDesc.xml", pattern=r"^/[!-~]{0,200}$")
-    server: str = Field(description="SSDP SERVER and HTTP Server header: 'OS/ver UPnP/1.0 product/ver'")
+    server: str = Field(
+        description="SSDP SERVER and HTTP Server header: 'OS/ver UPnP/1.0 product/ver'"
+    )
     device_type: str = "urn:schemas-upnp-org:device:Basic:1"
-    friendly_name: str
-    manufacturer: str
+    friendly_name: str = ""
+    manufacturer: str = ""
     manufacturer_url: str = ""
-    model_name: str
+    model_name: str = ""
     model_number: str = ""
     model_description: str = ""
     model_url: str = ""

@@ -76,9 +76,7 @@ def parse_reply(data: bytes) -> FtpGreeting:
         raise ProbeParseError("empty greeting")
     first = _LINE_RE.match(lines[0])
     if first is None:
-        raise ProbeParseError(
-            f"not an FTP reply line: {lines[0][:60].decode('latin-1')!r}"
-        )
+        raise ProbeParseError(f"not an FTP reply line: {lines[0][:60].decode('latin-1')!r}")
     end = _end_of_reply(lines)
     if end is None:
         # An unterminated multi-line reply (cut by the cap or the deadline): keep what came.

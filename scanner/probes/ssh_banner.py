@@ -49,9 +49,7 @@ def _lines(data: bytes) -> list[bytes]:
 
 def identification_complete(data: bytes) -> bool:
     """Whether ``data`` already holds a whole ``SSH-`` line (so the read can stop)."""
-    return any(
-        line.startswith(b"SSH-") for line in _lines(data[: data.rfind(b"\n") + 1]) if line
-    )
+    return any(line.startswith(b"SSH-") for line in _lines(data[: data.rfind(b"\n") + 1]) if line)
 
 
 def parse_reply(data: bytes) -> SshIdentification:

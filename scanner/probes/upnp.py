@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from scanner.context import Datagram, ExchangeError, ProbeContext
 from scanner.errors import ProbeParseError
 from scanner.probes.base import ObservationSet, ProbeInfo, collect_and_parse
-from scanner.probes.http_banner import dechunk, fetch
+from scanner.probes.http_banner import HttpReply, dechunk, fetch
 from scanner.results import ProbeResult, ProbeStatus
 from scanner.safe_xml import Element, local_name, parse_xml
 
@@ -141,9 +141,7 @@ def description_target(location: str) -> tuple[IPv4Address, int, str] | None:
 
 
 def _child(element: Element, name: str) -> Element | None:
-    return next(
-        (c for c in element if isinstance(c.tag, str) and local_name(c.tag) == name), None
-    )
+    return next((c for c in element if isinstance(c.tag, str) and local_name(c.tag) == name), None)
 
 
 def parse_description(data: bytes) -> UpnpDescription:
@@ -180,6 +178,13 @@ def _observe(datagram: Datagram) -> ObservationSet | None:
     return obs
 
 
+def _description_of(reply: HttpReply) -> UpnpDescription:
+    if reply.status != 200:
+        raise ProbeParseError(f"description fetch answered {reply.status}")
+    chunked = any("chunked" in v.lower() for v in reply.header("Transfer-Encoding"))
+    return parse_description(dechunk(reply.body) if chunked else reply.body)
+
+
 async def _describe(ctx: ProbeContext, result: ProbeResult) -> ProbeResult:
     """Fetch and add the description LOCATION names; on failure keep SSDP's answer and say why."""
     location = next((o.value for o in result.observations if o.field == "location"), None)
@@ -198,13 +203,11 @@ async def _describe(ctx: ProbeContext, result: ProbeResult) -> ProbeResult:
     obs = ObservationSet("upnp", answered, port=port)
     try:
         raw, reply = await fetch(ctx, host, port, path)
-        if reply.status != 200:
-            raise ProbeParseError(f"description fetch answered {reply.status}")
-        chunked = any("chunked" in v.lower() for v in reply.header("Transfer-Encoding"))
-        description = parse_description(dechunk(reply.body) if chunked else reply.body)
+        description = _description_of(reply)
     except (ExchangeError, ProbeParseError) as exc:
         return result.model_copy(update={"error": f"description {location}: {exc}"[:500]})
-    obs.extend("upnp", "server_header", reply.header("Server"))
+    announced = {o.value for o in result.observations if o.field == "server_header"}
+    obs.extend("upnp", "server_header", (v for v in reply.header("Server") if v not in announced))
     for field, value in description.fields:
         obs.add("upnp", field, value)
     status = ProbeStatus.OVERSIZED if raw.truncated else result.status

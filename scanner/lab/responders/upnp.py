@@ -97,7 +97,7 @@ def description(ctx: HostContext, service: UpnpService) -> bytes:
         '<?xml version="1.0"?>\r\n<root xmlns="urn:schemas-upnp-org:device-1-0">\r\n'
         "<specVersion>\r\n<major>1</major>\r\n<minor>0</minor>\r\n</specVersion>\r\n"
         f"<device>\r\n{device}</device>\r\n</root>\r\n"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _http(status: str, server: str, body: bytes, content_type: str) -> bytes:

@@ -40,7 +40,9 @@ def test_refusal_greeting():
     assert parse_reply(b"421 Too many connections (8) from this IP\r\n").code == 421
 
 
-@pytest.mark.parametrize("data", [b"", b"\r\n", b"SSH-2.0-OpenSSH\r\n", b"HTTP/1.0 200 OK\r\n", b"22 short\r\n"])
+@pytest.mark.parametrize(
+    "data", [b"", b"\r\n", b"SSH-2.0-OpenSSH\r\n", b"HTTP/1.0 200 OK\r\n", b"22 short\r\n"]
+)
 def test_not_ftp(data):
     with pytest.raises(ProbeParseError):
         parse_reply(data)

@@ -82,7 +82,10 @@ def test_not_an_ssdp_answer(data):
 @pytest.mark.parametrize(
     ("location", "expected"),
     [
-        ("http://198.18.0.9:49152/rootDesc.xml", (IPv4Address("198.18.0.9"), 49152, "/rootDesc.xml")),
+        (
+            "http://198.18.0.9:49152/rootDesc.xml",
+            (IPv4Address("198.18.0.9"), 49152, "/rootDesc.xml"),
+        ),
         ("http://198.18.0.9/d.xml?x=1", (IPv4Address("198.18.0.9"), 80, "/d.xml?x=1")),
         ("https://198.18.0.9/d.xml", None),
         ("http://camera.local/d.xml", None),
@@ -97,10 +100,13 @@ def test_description_target(location, expected):
 
 def test_search_forms():
     multicast = build_search(GROUP)
-    assert b"HOST: 239.255.255.250:1900\r\n" in multicast and b"MX: 1\r\n" in multicast
+    assert b"HOST: 239.255.255.250:1900\r\n" in multicast
+    assert b"MX: 1\r\n" in multicast
     unicast = build_search(IPv4Address("198.18.0.7"))
-    assert b"HOST: 198.18.0.7:1900\r\n" in unicast and b"MX:" not in unicast
-    assert b'MAN: "ssdp:discover"' in unicast and b"ST: upnp:rootdevice" in unicast
+    assert b"HOST: 198.18.0.7:1900\r\n" in unicast
+    assert b"MX:" not in unicast
+    assert b'MAN: "ssdp:discover"' in unicast
+    assert b"ST: upnp:rootdevice" in unicast
 
 
 @given(st.binary(max_size=4096))
@@ -169,11 +175,13 @@ async def test_search_then_description():
     assert ("friendly_name", "deb-dlna") in fields
     assert ("server_header", "Linux/3.0.8 UPnP/1.0 lab/1") in fields
     assert ("location", f"http://{host}:49152/rootDesc.xml") in fields
-    assert len(searches) == 1 and searches[0].startswith(b"M-SEARCH * HTTP/1.1\r\n")
+    assert len(searches) == 1
+    assert searches[0].startswith(b"M-SEARCH * HTTP/1.1\r\n")
     [request] = requests
     assert request.startswith(b"GET /rootDesc.xml HTTP/1.1\r\n")
     ports = {o.field: o.port for o in result.observations}
-    assert ports["location"] == 1900 and ports["manufacturer"] == 49152
+    assert ports["location"] == 1900
+    assert ports["manufacturer"] == 49152
 
 
 async def test_out_of_scope_location_is_not_fetched():
