@@ -328,7 +328,7 @@ def test_resume_skips_what_is_on_disk(swept, tmp_path):
     assert {key(r) for r in resumed} == {key(r) for r in swept["results"]}
 
 
-# ---- issue 14: Debian's own daemons and the UPnP hosts (198.18.0.100-.112) ------------------------
+# ---- issue 14: Debian's own daemons and the UPnP hosts (198.18.0.100-.112) ----------------------
 
 
 def _verdicts(swept):
