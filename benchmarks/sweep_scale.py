@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from masscan_anchor import masscan_run, router_mac  # noqa: E402
+
 from scanner import lab  # noqa: E402
 
 TARGET_S = 120.0
@@ -38,8 +40,12 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=600)
     parser.add_argument("--keep", help="use this running scale lab instead of building one")
     parser.add_argument("--probe", action="append", help="run only these probes")
+    parser.add_argument(
+        "--no-masscan", action="store_true", help="skip the masscan side-by-side run"
+    )
     args = parser.parse_args()
     name = args.keep or "e4scale"
+    anchor: tuple[float, tuple[float, int] | None] | None = None
     if not args.keep:
         lab.down(name)
         lab.up(ROOT / "examples" / "lab" / "scale.toml", name)
@@ -82,6 +88,7 @@ def main() -> int:
             sweep_end = results_file.stat().st_mtime
             inventory_end = max(p.stat().st_mtime for p in out.iterdir())
             inventory = json.loads((out / "inventory.json").read_text())
+            anchor = None if args.no_masscan else _anchor(name, args, out)
     finally:
         if not args.keep:
             lab.down(name)
@@ -97,7 +104,57 @@ def main() -> int:
     print("devices by maker: " + ", ".join(f"{k}={v}" for k, v in makers.most_common()))
     for (probe, status), n in sorted(counts.items()):
         print(f"  {probe:16} {status:15} {n}")
+    if anchor is not None:
+        ours_s, theirs = anchor
+        if theirs is None:
+            print("masscan: not installed (scripts/bootstrap.sh installs it)")
+        else:
+            print(
+                f"liveness + port phase at {args.rate:.0f} pps: ndaa-scan --probe liveness "
+                f"{ours_s:.1f} s; masscan -p {MASSCAN_PORTS} {theirs[0]:.1f} s "
+                f"({theirs[1]} open ports)"
+            )
     return 0
+
+
+MASSCAN_PORTS = "80,554,8000"
+
+
+def _anchor(
+    name: str, args: argparse.Namespace, out: Path
+) -> tuple[float, tuple[float, int] | None]:
+    """ndaa-scan's liveness phase and masscan's port sweep, same targets, same rate."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "scanner",
+        "sweep",
+        "--netns",
+        f"ndl-{name}-scan",
+        args.targets,
+        "--out",
+        str(out / "liveness"),
+        "--quiet",
+        "--fail-on",
+        "never",
+        "--rate",
+        str(args.rate),
+        "--probe",
+        "liveness",
+    ]
+    started = time.monotonic()
+    subprocess.run(cmd, capture_output=True, check=False, timeout=1800)
+    ours = time.monotonic() - started
+    theirs = masscan_run(
+        f"ndl-{name}-scan",
+        args.targets,
+        MASSCAN_PORTS,
+        args.rate,
+        interface="fscan0",
+        next_hop_mac=router_mac(f"ndl-{name}-farm"),
+        out_file=out / "masscan.txt",
+    )
+    return ours, theirs
 
 
 if __name__ == "__main__":

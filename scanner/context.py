@@ -24,6 +24,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from scanner.adaptive import AdaptiveWindow, Outcome
 from scanner.errors import NetworkSafetyError, ScopeViolation
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.results import ProbeStatus
@@ -159,6 +160,10 @@ class _Collector(asyncio.DatagramProtocol):
     out_of_scope: int = 0
     over_limit: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: When the last in-scope reply arrived, and the longest gap between two replies.
+    last_reply: float | None = None
+    widest_gap: float = 0.0
+    clock: Callable[[], float] = time.monotonic
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         try:
@@ -174,6 +179,10 @@ class _Collector(asyncio.DatagramProtocol):
             return
         self.items.append(Datagram(source, addr[1], data[: self.cap], len(data) > self.cap))
         self.sources.add(source)
+        now = self.clock()
+        if self.last_reply is not None:
+            self.widest_gap = max(self.widest_gap, now - self.last_reply)
+        self.last_reply = now
         if self.expect_sources is not None and len(self.sources) >= self.expect_sources:
             self.done.set()
 
@@ -239,7 +248,10 @@ class ProbeContext:
         self.settings = settings or ProbeSettings()
         self._clock = clock
         self._deadline = clock() + limits.sweep_budget_s
-        self._connections = asyncio.Semaphore(limits.concurrency)
+        #: Open connections at once: ``--concurrency`` is the ceiling, load moves it below.
+        self.window = AdaptiveWindow(limits.concurrency)
+        #: Exchanges that timed out before any byte and were tried again.
+        self.retries = 0
         self.rate = RateLimiter(limits.rate_pps, clock=clock)
         self.packets_sent = 0
         #: Targets a completed ARP sweep asked: silence there means absent, not filtered.
@@ -279,30 +291,61 @@ class ProbeContext:
 
         With ``tls`` the exchange runs inside TLS (:data:`CERTIFICATE_READER`) and the reply
         carries the peer certificate. ``complete`` says when the bytes so far are a whole
-        message, so keep-alive peers (RTSP, HTTP/1.1) do not cost an idle timeout.
-        ``respond`` is given each chunk read and returns bytes to send back at once (telnet
-        option refusals); the same caps and deadlines bound the whole conversation.
+        message, so keep-alive peers (RTSP, HTTP/1.1) do not cost an idle timeout. An exchange
+        that times out before any byte arrives is tried once more with doubled deadlines:
+        under load a dropped SYN or a busy embedded server looks exactly like that, and one
+        retry turns most such losses back into evidence. ``respond`` is given each chunk read
+        and returns bytes to send back at once (telnet option refusals); the same caps and
+        deadlines bound the whole conversation.
         """
         addr = self.check(host)
         cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
-        async with self._connections:
+        try:
+            return await self._exchange_once(addr, port, payload, cap, tls, complete, 1.0, respond)
+        except ExchangeError as exc:
+            if exc.status is not ProbeStatus.TIMEOUT or self.remaining_s() <= 0:
+                raise
+            self.retries += 1
+            return await self._exchange_once(addr, port, payload, cap, tls, complete, 2.0, respond)
+
+    async def _exchange_once(
+        self,
+        addr: IPv4Address,
+        port: int,
+        payload: bytes,
+        cap: int,
+        tls: bool,
+        complete: Callable[[bytes], bool] | None,
+        stretch: float,
+        respond: Callable[[bytes], bytes] | None = None,
+    ) -> TcpReply:
+        await self.window.acquire()
+        outcome = Outcome.OK
+        rtt: float | None = None
+        try:
             await self.rate.acquire()
             self.packets_sent += 1
+            started = self._clock()
             try:
-                async with asyncio.timeout(self._bounded(self.limits.connect_timeout_s * 2)):
+                async with asyncio.timeout(
+                    self._bounded(self.limits.connect_timeout_s * 2 * stretch)
+                ):
                     reader, writer = await asyncio.open_connection(
                         str(addr),
                         port,
                         limit=cap,
                         ssl=CERTIFICATE_READER if tls else None,
                         server_hostname="" if tls else None,
-                        ssl_handshake_timeout=self.limits.connect_timeout_s if tls else None,
+                        ssl_handshake_timeout=(
+                            self.limits.connect_timeout_s * stretch if tls else None
+                        ),
                     )
             except ssl.SSLError as exc:
                 raise ExchangeError(
                     ProbeStatus.PROTOCOL_ERROR, f"TLS handshake on port {port} failed: {exc.reason}"
                 ) from exc
             except TimeoutError as exc:
+                outcome = Outcome.CONGESTED
                 raise ExchangeError(
                     ProbeStatus.TIMEOUT, f"connect to port {port} timed out"
                 ) from exc
@@ -319,7 +362,9 @@ class ProbeContext:
                     if exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH}
                     else ProbeStatus.ERROR
                 )
+                outcome = Outcome.NEUTRAL
                 raise ExchangeError(status, f"connect to port {port}: {exc.strerror}") from exc
+            rtt = self._clock() - started
             certificate: bytes | None = None
             if tls:
                 ssl_object = writer.get_extra_info("ssl_object")
@@ -333,11 +378,13 @@ class ProbeContext:
                     cap,
                     allow_empty=tls,
                     complete=complete,
+                    stretch=stretch,
                     respond=respond,
                 )
-                if certificate is None:
-                    return reply
-                return TcpReply(reply.data, reply.truncated, reply.timed_out, certificate)
+            except ExchangeError as exc:
+                if exc.status is ProbeStatus.TIMEOUT:
+                    outcome = Outcome.CONGESTED
+                raise
             finally:
                 writer.close()
                 try:
@@ -345,11 +392,18 @@ class ProbeContext:
                         await writer.wait_closed()
                 except (TimeoutError, OSError):
                     pass  # a peer that resets on close has already given us what we need
+            if certificate is None:
+                return reply
+            return TcpReply(reply.data, reply.truncated, reply.timed_out, certificate)
+        finally:
+            await self.window.release(outcome, rtt)
 
     async def tcp_connect(self, host: IPv4Address, port: int) -> None:
         """Open and close a connection (liveness); raise :class:`ExchangeError` if it fails."""
         addr = self.check(host)
-        async with self._connections:
+        # A knock on an address nobody holds times out by design: it says nothing about load.
+        await self.window.acquire()
+        try:
             await self.rate.acquire()
             self.packets_sent += 1
             try:
@@ -366,6 +420,8 @@ class ProbeContext:
                     ProbeStatus.NO_REPLY, f"connect to {port}: {exc.strerror}"
                 ) from exc
             writer.transport.abort()  # a reset, not a FIN: nothing to say, nothing to wait for
+        finally:
+            await self.window.release(Outcome.NEUTRAL)
 
     async def _converse(
         self,
@@ -376,18 +432,19 @@ class ProbeContext:
         *,
         allow_empty: bool = False,
         complete: Callable[[bytes], bool] | None = None,
+        stretch: float = 1.0,
         respond: Callable[[bytes], bytes] | None = None,
     ) -> TcpReply:
         chunks: list[bytes] = []
         size = 0
         timed_out = False
         try:
-            async with asyncio.timeout(self._bounded(self.limits.exchange_timeout_s)):
+            async with asyncio.timeout(self._bounded(self.limits.exchange_timeout_s * stretch)):
                 if payload:
                     writer.write(payload)
                     await writer.drain()
                 while size < cap:
-                    async with asyncio.timeout(self.limits.read_timeout_s):
+                    async with asyncio.timeout(self.limits.read_timeout_s * stretch):
                         chunk = await reader.read(min(65536, cap - size))
                     if not chunk:
                         break
@@ -453,14 +510,17 @@ class ProbeContext:
         max_replies: int = 4096,
         max_bytes: int | None = None,
         expect_sources: int | None = None,
+        min_quiet_s: float = 0.0,
     ) -> CollectResult:
         """Send one datagram to each destination from one socket and collect the replies.
 
         Destinations: every ``unicast`` address (each scope-checked), plus ``group`` (one of
         :data:`DISCOVERY_GROUPS`) and/or the segment broadcast when the scope covers the whole
-        segment. Collection stops ``wait_s`` after the last send, after ``max_replies``, or once
-        ``expect_sources`` distinct hosts answered. Replies from out-of-scope sources are
-        dropped unread.
+        segment. Collection stops once replies stop (:meth:`_quiet_window`), and at the latest
+        ``wait_s`` after the last send, after ``max_replies``, or once ``expect_sources``
+        distinct hosts answered. Replies from out-of-scope sources are dropped unread.
+        ``min_quiet_s`` raises the quiet floor for a protocol whose devices may wait longer
+        before answering (SSDP's MX).
         """
         cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
         for addr in unicast:
@@ -481,7 +541,7 @@ class ProbeContext:
         self._bounded(wait_s)
         loop = asyncio.get_running_loop()
         sock = _udp_socket(segment.local if segment is not None else None, multicast_sent)
-        collector = _Collector(self.scope, cap, max_replies, expect_sources)
+        collector = _Collector(self.scope, cap, max_replies, expect_sources, clock=self._clock)
         transport, _ = await loop.create_datagram_endpoint(lambda: collector, sock=sock)
         sent = 0
         try:
@@ -498,11 +558,7 @@ class ProbeContext:
                     continue
                 sent += 1
                 self.packets_sent += 1
-            try:
-                async with asyncio.timeout(self._bounded(wait_s)):
-                    await collector.done.wait()
-            except TimeoutError:
-                pass  # the normal end of a collection window
+            await self._quiet_window(collector, self._clock(), wait_s, min_quiet_s)
         finally:
             transport.close()
         return CollectResult(
@@ -512,6 +568,33 @@ class ProbeContext:
             collector.out_of_scope,
             collector.over_limit,
         )
+
+    async def _quiet_window(
+        self, collector: _Collector, last_send: float, wait_s: float, min_quiet_s: float = 0.0
+    ) -> None:
+        """Wait until replies stop: ``quiet`` without one, never past ``wait_s`` after the send.
+
+        ``quiet`` is the longer of the configured floor and four times the widest gap seen
+        between replies, so a burst that is still arriving is not cut off, while a window
+        nobody answers ends after the floor instead of the full ``wait_s``. The floor must
+        cover a device's answer delay: WS-Discovery lets a target wait up to APP_MAX_DELAY
+        (500 ms) before it answers a multicast Probe (WS-Discovery 2005/04 §2.4 and
+        Appendix I; OASIS WS-Discovery 1.1 §3.1.3).
+        """
+        hard_end = last_send + self._bounded(wait_s)
+        floor = min(max(self.limits.discovery_quiet_s, min_quiet_s), wait_s)
+        while not collector.done.is_set():
+            now = self._clock()
+            last_event = max(last_send, collector.last_reply or last_send)
+            quiet = max(floor, 4.0 * collector.widest_gap)
+            end = min(hard_end, last_event + quiet)
+            if now >= end:
+                return
+            try:
+                async with asyncio.timeout(min(end - now, 0.1)):
+                    await collector.done.wait()
+            except TimeoutError:
+                continue  # look again: a reply may have moved the end of the window
 
     async def udp_exchange(
         self,

@@ -31,6 +31,9 @@ class Limits(BaseModel):
     sweep_budget_s: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
     #: A /16 is the largest sweep planned from one network position.
     max_hosts: int = Field(default=65_536, ge=1, le=1 << 24)
+    #: A discovery window ends this long after the last reply (or send) when no more arrive;
+    #: it covers WS-Discovery's APP_MAX_DELAY (500 ms) answer delay with room for the path.
+    discovery_quiet_s: float = Field(default=0.8, gt=0, le=30)
     #: How long ARP waits after the last request; replies on a LAN arrive within milliseconds.
     arp_wait_s: float = Field(default=1.0, gt=0, le=30)
 

@@ -82,8 +82,13 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "friendly_name",
             "udn",
             "location",
+            "usn",
         }
     ),
+    # Passive capture only (scanner.passive): what a device says of itself without being asked.
+    "dhcp": frozenset({"hostname", "vendor_class", "param_list"}),
+    "lldp": frozenset({"sysname", "sysdescr"}),
+    "cdp": frozenset({"device_id", "platform", "software"}),
     "snmp": frozenset({"sysdescr", "sysobjectid"}),
     "telnet": frozenset({"banner"}),
     "ssh": frozenset({"banner"}),

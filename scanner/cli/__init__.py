@@ -29,6 +29,7 @@ from scanner.cli import (  # noqa: F401 - importing registers the subcommands
     identify_command,
     import_command,
     lab_command,
+    listen_command,
     report_command,
     sweep_command,
 )

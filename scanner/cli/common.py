@@ -40,6 +40,7 @@ stderr = Console(stderr=True)
 #: The order ``ndaa-scan --help`` lists commands in: the workflow, not import order.
 COMMAND_ORDER: Final = (
     "sweep",
+    "listen",
     "identify",
     "import",
     "report",

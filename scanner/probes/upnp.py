@@ -251,6 +251,8 @@ class UpnpProbe:
             targets=targets,
             group=GROUP,
             observe=_observe,
+            # UDA 1.1 §1.3.3: a device may wait up to MX seconds before it answers.
+            min_quiet_s=_MX + 0.2,
         )
         gate = asyncio.Semaphore(_FETCHES)
 

@@ -62,7 +62,7 @@ def swept(tmp_path_factory):
                     "-n",
                     "-U",
                     "-s",
-                    "128",
+                    "0",  # whole frames: the passive test re-identifies from this capture
                     "-w",
                     str(capture),
                 ],
@@ -326,6 +326,49 @@ def test_resume_skips_what_is_on_disk(swept, tmp_path):
     new = resumed[len(kept) :]
     assert not {key(r) for r in new} & kept_keys  # nothing done twice
     assert {key(r) for r in resumed} == {key(r) for r in swept["results"]}
+
+
+def test_passive_import_of_the_sweep_capture_finds_the_covered_devices(swept, tmp_path):
+    """Issue 9: the sweep's own traffic, read back passively, tells the same covered makers."""
+    if swept["capture"] is None:
+        pytest.fail("tcpdump is missing: scripts/bootstrap.sh installs it")
+    out = tmp_path / "passive"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scanner",
+            "import",
+            str(swept["capture"]),
+            "--out",
+            str(out),
+            "--quiet",
+            "--fail-on",
+            "never",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    active = json.loads((swept["out"] / "inventory.json").read_text())
+    passive = json.loads((out / "inventory.json").read_text())
+
+    def covered(inventory):
+        return {
+            d["addresses"][0]: d["maker"]
+            for d in inventory["devices"]
+            if d["coverage"]["status"] == "covered"
+        }
+
+    passive_covered, active_covered = covered(passive), covered(active)
+    truth = {str(h.address): h for h in PROFILE.hosts}
+    wrong = {a: m for a, m in passive_covered.items() if truth[a].truth.covered is not True}
+    assert not wrong, f"passive called non-covered hosts covered: {wrong}"
+    found = {a for a, m in passive_covered.items() if active_covered.get(a) == m}
+    assert len(found) >= 0.9 * len(active_covered), sorted(set(active_covered) - found)
 
 
 # ---- issue 14: Debian's own daemons and the UPnP hosts (198.18.0.100-.112) ----------------------

@@ -160,3 +160,32 @@ async def test_rate_limiter_spaces_sends(monkeypatch):
     for _ in range(3):
         await limiter.acquire()
     assert sleeps == pytest.approx([0.1, 0.2])
+
+
+async def test_an_exchange_that_times_out_before_any_byte_is_tried_once_more():
+    calls = []
+
+    async def handler(reader, writer):
+        calls.append(1)
+        await reader.read(100)
+        if len(calls) == 1:
+            await asyncio.sleep(5)  # the first connection meets a server too busy to answer
+        writer.write(b"HTTP/1.0 200 OK\r\n\r\nsecond")
+        writer.close()
+
+    context = ctx()
+    async with serve(handler) as port:
+        reply = await context.tcp_exchange(LOOPBACK, port, b"GET / HTTP/1.0\r\n\r\n")
+    assert reply.data.endswith(b"second")
+    assert len(calls) == 2
+    assert context.retries == 1
+    assert context.window.stats.decreases == 1
+
+
+async def test_a_refused_port_is_not_retried_and_does_not_shrink_the_window():
+    context = ctx()
+    with pytest.raises(ExchangeError) as caught:
+        await context.tcp_exchange(LOOPBACK, 1, b"x")
+    assert caught.value.status is ProbeStatus.REFUSED
+    assert context.retries == 0
+    assert context.window.stats.decreases == 0

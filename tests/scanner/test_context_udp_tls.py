@@ -77,3 +77,39 @@ def test_message_complete():
     assert message_complete(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")
     assert not message_complete(b"HTTP/1.1 200 OK\r\n\r\nabc")  # runs to close
     assert not message_complete(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
+
+
+async def test_a_window_nobody_answers_ends_at_the_quiet_floor_not_at_wait_s():
+    import time
+
+    from scanner.limits import Limits
+
+    ctx = loopback_ctx(Limits(discovery_quiet_s=0.2))
+    started = time.monotonic()
+    result = await ctx.udp_collect(40011, b"x", unicast=[fresh_address()], wait_s=3.0)
+    assert result.datagrams == ()
+    assert time.monotonic() - started < 1.5
+
+
+async def test_replies_still_arriving_keep_the_window_open():
+    """Replies 0.25 s apart with a 0.2 s floor: the widest gap, not the floor, sets the wait."""
+    import asyncio
+    import time
+
+    from scanner.limits import Limits
+
+    hosts = [fresh_address() for _ in range(4)]
+    ctx = loopback_ctx(Limits(discovery_quiet_s=0.2, rate_pps=4.0))  # one send per 0.25 s
+    servers = [udp_server(h, 40012, lambda data: [b"here"]) for h in hosts]
+    for server in servers:
+        await server.__aenter__()
+    try:
+        started = time.monotonic()
+        result = await ctx.udp_collect(40012, b"x", unicast=hosts, wait_s=3.0)
+        elapsed = time.monotonic() - started
+    finally:
+        for server in servers:
+            await server.__aexit__(None, None, None)
+        await asyncio.sleep(0)
+    assert sorted(d.source for d in result.datagrams) == sorted(hosts)
+    assert elapsed < 2.5

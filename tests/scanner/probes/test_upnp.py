@@ -260,3 +260,24 @@ async def test_nobody_answers():
     [result] = await PROBE.discover([fresh_address()], loopback_ctx())
     assert result.status == "no_reply"
     assert result.target == "*"
+
+
+async def test_an_answer_that_waits_for_mx_is_still_heard():
+    host = fresh_address()
+    loop = asyncio.get_running_loop()
+
+    class Late(asyncio.DatagramProtocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def datagram_received(self, data, addr):
+            # UDA 1.1: a device may wait up to MX (1 s) before it answers; past the 0.8 s floor.
+            loop.call_later(0.95, self.transport.sendto, _ssdp_answer("http://10.0.0.1/x"), addr)
+
+    transport, _ = await loop.create_datagram_endpoint(Late, local_addr=(str(host), 1900))
+    try:
+        [result] = await PROBE.discover([host], loopback_ctx())
+    finally:
+        transport.close()
+    assert result.status == "success"
+    assert result.target == str(host)
