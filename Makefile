@@ -33,7 +33,7 @@ demo: setup
 		--operator "make demo" $$(network $(DEMO_PROFILE)); \
 	$(NDAA) report $(OUT)/inventory.json --verify; \
 	$(NDAA) remediation set 198.18.0.10 --disposition replace --status done \
-		--site "City Hall lobby" --switch-port sw1/Gi1/0/10 --by "make demo" \
+		--place "City Hall lobby" --switch-port sw1/Gi1/0/10 --by "make demo" \
 		--note "replaced by an NDAA-compliant camera (demo)"; \
 	$(NDAA) lab down $(DEMO_LAB) >/dev/null; \
 	$(NDAA) lab up --profile $(DEMO_CHANGED_PROFILE) --name $(DEMO_LAB); \

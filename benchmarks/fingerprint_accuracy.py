@@ -5,7 +5,12 @@ the same reader and engine as ``ndaa-scan identify``, and is scored:
 
 - recall per covered maker: share of covered positives whose ``maker`` is the true maker
   (and, reported alongside, the share the verdict already calls ``covered``);
-- false-positive rate on negatives: share of non-covered devices called ``covered``.
+- false-positive rate on negatives: share of non-covered devices called ``covered``;
+- false positives per field: for every observation field the negatives carry, how many of them
+  drew a clue for a covered maker from that field, and how many ended ``covered``;
+- calibration: per confidence bin, the cases, the mean stated confidence and the observed share
+  of right makers. Stated confidence should stay within 10 points of the observed share in every
+  bin with at least 20 cases (``CALIBRATION_MIN_CASES``, ``CALIBRATION_TOLERANCE``).
 
 Usage:  .venv/bin/python benchmarks/fingerprint_accuracy.py [--json] [--verbose]
 """
@@ -27,7 +32,7 @@ CORPUS = ROOT / "tests" / "fingerprints" / "corpus"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fingerprints import load_database  # noqa: E402
+from fingerprints import covered_entities, load_database  # noqa: E402
 from fingerprints.verdict import identify  # noqa: E402
 from scanner.cli.identify_command import identity_json, parse_observation_lines  # noqa: E402
 
@@ -44,6 +49,11 @@ class Case:
     heldout: bool = False
 
 
+CALIBRATION_BINS = 10
+CALIBRATION_MIN_CASES = 20
+CALIBRATION_TOLERANCE = 0.10
+
+
 @dataclass
 class Outcome:
     case: Case
@@ -51,6 +61,25 @@ class Outcome:
     covered: bool | None
     brand: str | None
     confidence: float
+    #: observation fields whose evidence asserted a covered maker
+    covered_clue_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    low: float
+    high: float
+    cases: int
+    stated: float
+    observed: float
+
+    @property
+    def checked(self) -> bool:
+        return self.cases >= CALIBRATION_MIN_CASES
+
+    @property
+    def within_tolerance(self) -> bool:
+        return abs(self.stated - self.observed) <= CALIBRATION_TOLERANCE + 1e-9
 
 
 @dataclass
@@ -83,6 +112,37 @@ class Report:
     def false_positive_rate(self) -> float:
         return len(self.false_positives()) / max(len(self.negatives()), 1)
 
+    def field_false_positives(self) -> dict[str, tuple[int, int, int]]:
+        """field -> (negatives carrying it, covered-maker clues from it, covered verdicts)."""
+        table: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for outcome in self.negatives():
+            for key in {key for key, _ in outcome.case.observations}:
+                row = table[key]
+                row[0] += 1
+                row[1] += key in outcome.covered_clue_fields
+                row[2] += outcome.covered is True
+        return {key: (r[0], r[1], r[2]) for key, r in sorted(table.items())}
+
+    def calibration(self) -> list[CalibrationBin]:
+        """Stated confidence against the observed share of right makers, per 0.1 bin."""
+        bins: list[list[Outcome]] = [[] for _ in range(CALIBRATION_BINS)]
+        for outcome in self.outcomes:
+            if outcome.maker is None:
+                continue  # no maker stated, nothing to be right about
+            index = min(int(outcome.confidence * CALIBRATION_BINS), CALIBRATION_BINS - 1)
+            bins[index].append(outcome)
+        return [
+            CalibrationBin(
+                low=index / CALIBRATION_BINS,
+                high=(index + 1) / CALIBRATION_BINS,
+                cases=len(items),
+                stated=sum(o.confidence for o in items) / len(items),
+                observed=sum(o.maker == o.case.truth for o in items) / len(items),
+            )
+            for index, items in enumerate(bins)
+            if items
+        ]
+
 
 def load_corpus(directory: Path = CORPUS) -> list[Case]:
     return [
@@ -114,6 +174,7 @@ def _jsonl(case: Case, host: str) -> str:
 def run(cases: list[Case]) -> Report:
     """Identify every case on its own (cases never share evidence) via the `identify` path."""
     db = load_database()
+    covered_makers = set(covered_entities())
     report = Report()
     with tempfile.TemporaryDirectory() as tmp:
         for index, case in enumerate(cases):
@@ -127,8 +188,15 @@ def run(cases: list[Case]) -> Report:
                 identity_json(device, host) for device in identify(observations, db)
             ]
             row = next(r for r in rows if r["host"] == host)
+            clue_fields = frozenset(
+                item["field"]
+                for item in row["evidence"]
+                if item["asserts"].get("maker") in covered_makers
+            )
             report.outcomes.append(
-                Outcome(case, row["maker"], row["covered"], row["brand"], row["confidence"])
+                Outcome(
+                    case, row["maker"], row["covered"], row["brand"], row["confidence"], clue_fields
+                )
             )
     return report
 
@@ -156,6 +224,23 @@ def render(report: Report, *, verbose: bool) -> str:
             f"held-out subset ({len(held.outcomes)} cases found after the rules were written): "
             f"recall {held.overall_recall():.1%} on {len(held.positives())} positives, "
             f"false positives {len(held.false_positives())}/{len(held.negatives())}"
+        )
+    lines.append(
+        "false positives per field on negatives "
+        "(negatives with the field / covered-maker clue from it / called covered):"
+    )
+    for key, (total, clues, covered) in report.field_false_positives().items():
+        lines.append(f"  {key:28} {total:4} {clues:4} {covered:4}")
+    lines.append(
+        f"calibration (cases with a maker; bins with >= {CALIBRATION_MIN_CASES} cases must be "
+        f"within {CALIBRATION_TOLERANCE:.0%}):"
+    )
+    lines.append("  bin          cases  stated  observed  check")
+    for row in report.calibration():
+        check = ("ok" if row.within_tolerance else "OFF") if row.checked else "-"
+        lines.append(
+            f"  {row.low:.1f}-{row.high:.1f}   {row.cases:6}  {row.stated:6.3f}  "
+            f"{row.observed:8.3f}  {check}"
         )
     misses = [o for o in report.positives() if o.maker != o.case.truth] + fps
     lines.extend(
@@ -192,6 +277,19 @@ def main(argv: list[str] | None = None) -> int:
                     "heldout_recall": Report(
                         [o for o in report.outcomes if o.case.heldout]
                     ).overall_recall(),
+                    "field_false_positives": {
+                        key: {"negatives": t, "covered_clues": c, "called_covered": v}
+                        for key, (t, c, v) in report.field_false_positives().items()
+                    },
+                    "calibration": [
+                        {
+                            "bin": [row.low, row.high],
+                            "cases": row.cases,
+                            "stated": round(row.stated, 4),
+                            "observed": round(row.observed, 4),
+                        }
+                        for row in report.calibration()
+                    ],
                 },
                 indent=2,
             )

@@ -163,8 +163,10 @@ class FingerprintDB:
             for key in (compiled.rule.field, *compiled.rule.also):
                 self.by_field.setdefault(key, []).append(compiled)
 
-    def evidence_for(self, key: str, value: str, port: int | None = None) -> list[Evidence]:
-        """Return the evidence every rule on ``key`` finds in ``value``."""
+    def evidence_for(
+        self, key: str, value: str, port: int | None = None, origin: str = ""
+    ) -> list[Evidence]:
+        """Return the evidence every rule on ``key`` finds in ``value`` (seen at ``origin``)."""
         # https shares the http field vocabulary, so one rule serves both.
         lookup = "http." + key.split(".", 1)[1] if key.startswith("https.") else key
         found: list[Evidence] = []
@@ -184,6 +186,8 @@ class FingerprintDB:
                     description=compiled.rule.description,
                     port=port,
                     lead=compiled.rule.lead,
+                    clue=compiled.rule.clue,
+                    origin=origin or key,
                 )
             )
         return found

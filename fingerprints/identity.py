@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +43,13 @@ class Evidence(BaseModel):
     port: int | None = None
     #: A generic clue that may break a tie but never decides a verdict on its own.
     lead: bool = False
+    #: ``identifying`` (names the maker or carries its token) or ``shape`` (a grammar, a generic
+    #: banner): shapes decide only when two independent sources agree.
+    clue: Literal["identifying", "shape"] = "identifying"
+    #: The independent source this came from: one probe's reply (``sadp@198.18.0.5:37020``), a
+    #: MAC prefix (``oui:5850ED``) or a brand's sourcing history (``brand:Lorex``). Clues from one
+    #: source count once, as the strongest of them.
+    origin: str = ""
 
 
 class Coverage(BaseModel):
@@ -77,7 +85,11 @@ class DeviceIdentity(BaseModel):
     conflicts: tuple[str, ...] = ()
     #: Hikvision SADP DetailOEMCode (1 = baseline build, other values = an OEM customer build).
     oem_code: str | None = None
-    #: Every MAC address tied to the device (ARP, SADP/DHIP payloads, WS-Discovery UUID).
+    #: Every MAC address tied to the device (ARP, SADP/DHIP payloads, WS-Discovery UUID); never a
+    #: MAC that answers for several addresses (that one is :attr:`gateway_mac`).
     macs: tuple[str, ...] = ()
+    #: A MAC seen on this device's address that also answers for other addresses: a gateway's,
+    #: proxy ARP's, NAT's or bridge's. Not the device's identity, not a MAC-prefix lead.
+    gateway_mac: str | None = None
     #: Plain-language remarks an auditor should read (traps avoided, review flags, OEM builds).
     notes: tuple[str, ...] = ()

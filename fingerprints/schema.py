@@ -50,6 +50,16 @@ class Rule(BaseModel):
     #: A generic clue (bare ``Webs``, a shared ``Public:`` list): it may break a tie but never
     #: decides a verdict on its own, however many of them agree (research/fingerprints.md §13).
     lead: bool = False
+    #: ``identifying``: the value names the maker or carries a maker-specific token (a vendor
+    #: protocol, a registered enterprise number, a model prefix only that maker uses).
+    #: ``shape``: a grammar (firmware, serial, model layout) or a generic banner that other
+    #: makers could produce. A shape never decides a verdict alone: a maker needs one
+    #: identifying clue, or shape clues from two independent sources that agree.
+    clue: Literal["identifying", "shape"]
+    #: No built-in probe emits this rule's field yet: it serves observations brought in by
+    #: ``identify``/``import`` (nmap XML, a banner spreadsheet). The verifier accepts an unemitted
+    #: field only with this mark, and flags the mark once a probe emits the field.
+    import_only: bool = False
 
 
 class RuleFile(BaseModel):

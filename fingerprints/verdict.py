@@ -1,28 +1,40 @@
 """Evidence -> one verdict per device: true maker, brand, model, coverage, confidence, conflicts.
 
-Observations are first grouped into devices: everything seen on one address, plus every address
-that shares a MAC address or a serial number with it (an NVR seen via SADP on one address and via
-ONVIF on another is one device; a MAC inside a SADP/DHIP payload counts).
+:func:`identify` groups observations into devices (:mod:`fingerprints.grouping`), then
+:func:`identify_device` works in four steps a reader can follow:
 
-Certainties for one maker combine as independent signals (noisy-OR: 1 - Π(1 - c), one term per
-rule). A maker needs a combined 0.6 *and* at least one signal that is not a lead (a MAC prefix,
-a bare ``Webs``, a brand's sourcing history) before the device is called covered or not covered;
-below that the verdict is a lead and says so. When two makers both clear that bar the verdict is
-undetermined and both are reported: conflicting evidence is shown, never hidden.
+1. **collect** the evidence: rule matches tagged with the reply they came from, MAC-prefix
+   leads for the device's own MACs (never a gateway's), leads from the brands seen;
+2. **score** each maker by independent source (:mod:`fingerprints.scoring`);
+3. **decide**: a maker needs a combined 0.6 *and* evidence that can decide (an identifying clue,
+   or shape clues from two sources) before the device is called covered or not covered; below
+   that the verdict is a lead and says so. When two makers both clear that bar the verdict is
+   undetermined whichever is stronger, both are reported, and the coverage names the covered
+   one, so the order of the evidence never changes the status or the priority;
+4. **resolve the details** (brand, model, firmware, serial...) from the chosen maker's evidence.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from fingerprints.catalogue import brand_entry
-from fingerprints.coverage import coverage_for
+from fingerprints.coverage import coverage_for, covered_entities
 from fingerprints.database import FingerprintDB, excerpt, load_vocabulary
+from fingerprints.grouping import (
+    DeviceGroup,
+    address_order,
+    device_node,
+    group_devices,
+    link_macs,
+    payload_macs,
+    shared_link_macs,
+    uuid_mac,
+)
 from fingerprints.identity import (
     ConfidenceLevel,
     Coverage,
@@ -31,12 +43,15 @@ from fingerprints.identity import (
     Evidence,
 )
 from fingerprints.oui import OuiLead, oui_lead
-from scanner.results import Observation, normalize_mac
+from fingerprints.scoring import MakerScore, observation_origin, score_makers
+from scanner.results import Observation
 
 __all__ = [
     "BRAND_PRIOR_CERTAINTY",
     "DECISIVE_CONFIDENCE",
     "OUI_CERTAINTY",
+    "DeviceGroup",
+    "device_node",
     "group_devices",
     "identify",
     "identify_device",
@@ -49,16 +64,19 @@ BRAND_PRIOR_CERTAINTY: Final = {"high": 0.3, "med": 0.2, "low": 0.1}
 DECISIVE_CONFIDENCE: Final = 0.6
 #: Another maker scoring this much is reported as a conflict, not silently dropped.
 CONFLICT_FLOOR: Final = 0.3
-#: Serial numbers shorter than this ("0", "1234") are too common to tie addresses together.
-MIN_SERIAL_CHARS: Final = 8
-#: A MAC or serial seen on more addresses than this is a gateway (proxy ARP) or a proxy, not one
-#: device: it is not used to merge addresses.
-MAX_ADDRESSES_PER_KEY: Final = 8
-_DETAIL_FIELDS: Final = ("model", "firmware", "serial", "device_class", "oem_code")
-_UUID_NODE: Final = re.compile(
-    r"^(?:urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{12})$", re.I
-)
+_OUI_MACS_CONSIDERED: Final = 4
+_DETAIL_FIELDS: Final = ("brand", "model", "firmware", "serial", "device_class", "oem_code")
 _BASELINE_OEM_CODES: Final = frozenset({"0", "1"})
+
+
+# ----------------------------------------------------------------------------- 1. collect
+
+
+@dataclass(frozen=True, slots=True)
+class _Collected:
+    evidence: list[Evidence]
+    macs: list[str]
+    notes: list[str]
 
 
 def _level(confidence: float, *, decisive: bool) -> ConfidenceLevel:
@@ -69,96 +87,6 @@ def _level(confidence: float, *, decisive: bool) -> ConfidenceLevel:
     if confidence >= 0.9:
         return ConfidenceLevel.CONFIRMED
     return ConfidenceLevel.LIKELY
-
-
-def _combine(certainties: Iterable[float]) -> float:
-    return 1.0 - math.prod(1.0 - c for c in certainties)
-
-
-def _mac(value: str) -> str | None:
-    try:
-        return normalize_mac(value[:40])
-    except ValueError:
-        return None
-
-
-def _uuid_mac(value: str) -> str | None:
-    """The MAC Hikvision firmware puts in the node part of its WS-Discovery endpoint UUID.
-
-    Only trusted when the prefix is a registered block that says something (a random UUID node
-    rarely hits one), facts sheet §2.2 and §3.2.
-    """
-    found = _UUID_NODE.match(value.strip()[:64])
-    if found is None:
-        return None
-    mac = _mac(found.group(1))
-    if mac is None:
-        return None
-    lead = oui_lead(mac)
-    return mac if lead is not None and lead.maker is not None else None
-
-
-def _macs_of(obs: Observation, evidence: Sequence[Evidence]) -> list[str]:
-    found: list[str] = []
-    if obs.mac:
-        found.append(obs.mac)
-    if obs.key in {"mac.mac", "sadp.mac", "dhip.mac"} and (mac := _mac(obs.value)):
-        found.append(mac)
-    if obs.key == "wsdiscovery.endpoint_uuid" and (mac := _uuid_mac(obs.value)):
-        found.append(mac)
-    captured = (_mac(item.captures["mac"]) for item in evidence if "mac" in item.captures)
-    found.extend(mac for mac in captured if mac)
-    return list(dict.fromkeys(found))
-
-
-def _serials_of(evidence: Sequence[Evidence]) -> list[str]:
-    return list(
-        dict.fromkeys(
-            item.captures["serial"].upper()
-            for item in evidence
-            if len(item.captures.get("serial", "")) >= MIN_SERIAL_CHARS
-        )
-    )
-
-
-def _address_key(address: str) -> tuple[int, int]:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return (9, 0)
-    return (parsed.version, int(parsed))
-
-
-def group_devices(
-    observations: Sequence[Observation], evidence: Sequence[Sequence[Evidence]]
-) -> list[list[int]]:
-    """Group observation indices into devices by address, MAC and serial (union-find)."""
-    parent: dict[str, str] = {}
-
-    def find(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    links: dict[str, set[str]] = defaultdict(set)
-    for index, obs in enumerate(observations):
-        host = f"host:{obs.host}"
-        find(host)
-        for mac in _macs_of(obs, evidence[index]):
-            links[f"mac:{mac}"].add(host)
-        for serial in _serials_of(evidence[index]):
-            links[f"serial:{serial}"].add(host)
-    for hosts in links.values():
-        if 1 < len(hosts) <= MAX_ADDRESSES_PER_KEY:
-            first, *rest = sorted(hosts)
-            for other in rest:
-                parent[find(other)] = find(first)
-    groups: dict[str, list[int]] = defaultdict(list)
-    for index, obs in enumerate(observations):
-        groups[find(f"host:{obs.host}")].append(index)
-    return list(groups.values())
 
 
 def _oui_evidence(mac: str, field: str = "mac.mac") -> tuple[Evidence | None, str | None]:
@@ -182,6 +110,8 @@ def _oui_evidence(mac: str, field: str = "mac.mac") -> tuple[Evidence | None, st
             source=f"{lead.registry}; {lead.source}",
             description=f"MAC prefix {lead.prefix} is registered to {lead.registrant}",
             lead=True,
+            clue="shape",
+            origin=f"oui:{lead.prefix.upper()}",
         ),
         note,
     )
@@ -210,6 +140,8 @@ def _brand_priors(brands: Iterable[str]) -> tuple[list[Evidence], list[str]]:
                     "not a verdict"
                 ),
                 lead=True,
+                clue="shape",
+                origin=f"brand:{entry.brand}",
             )
             for maker in entry.makers
         )
@@ -236,20 +168,34 @@ def _uniform_vendor_paths(observations: Sequence[Observation]) -> set[tuple[str,
     }
 
 
-def identify_device(
-    device_key: str,
-    observations: Sequence[Observation],
-    db: FingerprintDB,
-    evidence_per_observation: Sequence[Sequence[Evidence]] | None = None,
-) -> DeviceIdentity:
-    """Combine everything seen about one device into a verdict."""
-    matched = (
-        evidence_per_observation
-        if evidence_per_observation is not None
-        else [db.evidence_for(obs.key, obs.value, obs.port) for obs in observations]
-    )
-    addresses = sorted({str(obs.host) for obs in observations}, key=_address_key)
+def _match(obs: Observation, db: FingerprintDB) -> list[Evidence]:
+    return db.evidence_for(obs.key, obs.value, obs.port, observation_origin(obs))
 
+
+def _device_macs(
+    observations: Sequence[Observation],
+    matched: Sequence[Sequence[Evidence]],
+    shared: frozenset[str],
+) -> tuple[list[str], set[str]]:
+    """The device's own MACs (link-layer first), and those read from a WS-Discovery UUID."""
+    macs: list[str] = []
+    for obs in observations:
+        macs.extend(link_macs(obs))
+    for obs, items in zip(observations, matched, strict=True):
+        macs.extend(payload_macs(obs, items))
+    uuid_macs = {
+        m
+        for obs in observations
+        if obs.key == "wsdiscovery.endpoint_uuid" and (m := uuid_mac(obs.value))
+    }
+    return [m for m in dict.fromkeys(macs) if m not in shared], uuid_macs
+
+
+def _collect(
+    observations: Sequence[Observation],
+    matched: Sequence[Sequence[Evidence]],
+    shared: frozenset[str],
+) -> _Collected:
     notes: list[str] = []
     uniform = _uniform_vendor_paths(observations)
     if uniform:
@@ -257,77 +203,89 @@ def identify_device(
             "the web server answers every vendor path with the same status; path evidence ignored"
         )
     evidence: list[Evidence] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
+
+    def add(item: Evidence) -> None:
+        if (item.rule_id, item.matched, item.origin) not in seen:
+            seen.add((item.rule_id, item.matched, item.origin))
+            evidence.append(item)
+
     for obs, items in zip(observations, matched, strict=True):
         if obs.field == "vendor_path" and (obs.protocol, obs.port) in uniform:
             continue
         for item in items:
-            if (item.rule_id, item.matched) not in seen:
-                seen.add((item.rule_id, item.matched))
-                evidence.append(item)
+            add(item)
 
-    # The ARP-level MAC first: it is the address the device answers with on this segment.
-    direct = [obs.value for obs in observations if obs.key == "mac.mac"]
-    macs: list[str] = [m for m in (_mac(v) for v in direct) if m]
-    for obs, items in zip(observations, matched, strict=True):
-        macs.extend(_macs_of(obs, items))
-    macs = list(dict.fromkeys(macs))
-    uuid_macs = {
-        m
-        for obs in observations
-        if obs.key == "wsdiscovery.endpoint_uuid" and (m := _uuid_mac(obs.value))
-    }
-
-    for mac in macs[:4]:
+    macs, uuid_macs = _device_macs(observations, matched, shared)
+    for mac in macs[:_OUI_MACS_CONSIDERED]:
         field = "mac.mac" if mac not in uuid_macs else "wsdiscovery.endpoint_uuid"
         oui, note = _oui_evidence(mac, field)
-        if oui is not None and (oui.rule_id, oui.matched) not in seen:
-            seen.add((oui.rule_id, oui.matched))
-            evidence.append(oui)
+        if oui is not None:
+            add(oui)
         if note:
             notes.append(note)
 
-    brands = (e.asserts["brand"] for e in evidence if "brand" in e.asserts)
-    priors, prior_notes = _brand_priors(brands)
-    evidence.extend(priors)
-
-    per_maker: dict[str, list[Evidence]] = defaultdict(list)
-    for item in evidence:
-        if maker := item.asserts.get("maker"):
-            per_maker[maker].append(item)
-    scores = {
-        maker: _combine(
-            max(e.certainty for e in items if e.rule_id == rid)
-            for rid in {e.rule_id for e in items}
-        )
-        for maker, items in per_maker.items()
-    }
-    solid = {maker: any(not e.lead for e in items) for maker, items in per_maker.items()}
-    maker = max(scores, key=lambda m: (solid[m], scores[m], m)) if scores else None
-    confidence = round(scores[maker], 3) if maker else 0.0
-    decisive = maker is not None and confidence >= DECISIVE_CONFIDENCE and solid[maker]
-
-    rivals = sorted(
-        (other, score)
-        for other, score in scores.items()
-        if other != maker and score >= CONFLICT_FLOOR
+    priors, prior_notes = _brand_priors(
+        e.asserts["brand"] for e in evidence if "brand" in e.asserts
     )
+    for prior in priors:
+        add(prior)
+    notes.extend(prior_notes)
+    return _Collected(evidence, macs, notes)
+
+
+# ------------------------------------------------------------------------------ 3. decide
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    maker: str | None
+    confidence: float
+    decisive: bool
+    coverage: Coverage
+    conflicts: tuple[str, ...]
+
+
+def _decide(scores: dict[str, MakerScore]) -> _Decision:
+    if not scores:
+        return _Decision(None, 0.0, False, coverage_for(None, decisive=False), ())
+    ranked = sorted(scores.values(), key=lambda s: (s.can_decide, s.score, s.maker), reverse=True)
+    best = ranked[0]
+    decisive = best.can_decide and best.score >= DECISIVE_CONFIDENCE
+    rivals = sorted((s for s in ranked[1:] if s.score >= CONFLICT_FLOOR), key=lambda s: s.maker)
     conflicts = tuple(
-        f"evidence also points to {other} ({score:.2f}): "
-        + ", ".join(sorted({e.rule_id for e in per_maker[other]}))
-        for other, score in rivals
+        f"evidence also points to {s.maker} ({s.score:.2f}): " + ", ".join(s.rule_ids)
+        for s in rivals
     )
-    coverage = coverage_for(maker, decisive=decisive)
-    contested = [other for other, score in rivals if solid[other] and score >= DECISIVE_CONFIDENCE]
+    coverage = coverage_for(best.maker, decisive=decisive)
+    contested = [s for s in rivals if s.can_decide and s.score >= DECISIVE_CONFIDENCE]
     if decisive and contested:
-        coverage = Coverage(
-            status=CoverageStatus.UNDETERMINED,
-            entity=coverage.entity,
-            note=(
-                f"conflicting evidence: {maker} and {', '.join(contested)} are both supported; "
-                "review the evidence before acting"
-            ),
-        )
+        coverage = _contested(best, contested)
+    return _Decision(best.maker, best.score, decisive, coverage, conflicts)
+
+
+def _contested(best: MakerScore, contested: Sequence[MakerScore]) -> Coverage:
+    """Two makers can both decide: undetermined, naming the strongest covered candidate."""
+    entities = covered_entities()
+    covered = sorted(
+        (s for s in (best, *contested) if s.maker in entities),
+        key=lambda s: (-s.score, s.maker),
+    )
+    names = ", ".join(sorted(s.maker for s in (best, *contested)))
+    return Coverage(
+        status=CoverageStatus.UNDETERMINED,
+        entity=entities[covered[0].maker].name if covered else None,
+        note=(
+            f"conflicting evidence: {names} are all supported; review the evidence before acting"
+        ),
+    )
+
+
+# ------------------------------------------------------------------ 4. resolve the details
+
+
+def _details(evidence: Sequence[Evidence], maker: str | None) -> dict[str, str | None]:
+    """Each detail from the most certain evidence that does not speak for another maker."""
 
     def best(field: str) -> str | None:
         candidates = [
@@ -337,43 +295,90 @@ def identify_device(
             return None
         return max(candidates, key=lambda e: (e.certainty, not e.lead)).asserts[field]
 
-    details = {name: best(name) for name in _DETAIL_FIELDS}
-    if (code := details["oem_code"]) and code not in _BASELINE_OEM_CODES:
-        notes.append(
+    return {name: best(name) for name in _DETAIL_FIELDS}
+
+
+def _detail_notes(details: dict[str, str | None]) -> list[str]:
+    code = details["oem_code"]
+    if code and code not in _BASELINE_OEM_CODES:
+        return [
             f"SADP DetailOEMCode {code}: an OEM customer build of Hikvision firmware "
             "(the label differs from the maker)"
-        )
-    notes.extend(prior_notes)
-    vocabulary = load_vocabulary()
+        ]
+    return []
+
+
+# ------------------------------------------------------------------------------ the steps
+
+
+def identify_device(
+    device_key: str,
+    observations: Sequence[Observation],
+    db: FingerprintDB,
+    evidence_per_observation: Sequence[Sequence[Evidence]] | None = None,
+    *,
+    gateway_macs: Iterable[str] | None = None,
+    notes: Sequence[str] = (),
+) -> DeviceIdentity:
+    """Combine everything seen about one device into a verdict.
+
+    ``gateway_macs`` are MACs known to answer for other addresses too (found by
+    :func:`identify` over the whole scan); by default, those these observations share.
+    """
+    matched = (
+        evidence_per_observation
+        if evidence_per_observation is not None
+        else [_match(obs, db) for obs in observations]
+    )
+    shared = frozenset(gateway_macs if gateway_macs is not None else shared_link_macs(observations))
+    collected = _collect(observations, matched, shared)
+    decision = _decide(score_makers(collected.evidence))
+    details = _details(collected.evidence, decision.maker)
+    seen_macs = {m for obs in observations for m in link_macs(obs)}
+    gateway = sorted(shared & seen_macs)
+    maker = decision.maker
     return DeviceIdentity(
         device_key=device_key,
-        addresses=tuple(addresses),
-        mac=macs[0] if macs else None,
+        addresses=tuple(sorted({str(obs.host) for obs in observations}, key=address_order)),
+        mac=collected.macs[0] if collected.macs else None,
         maker=maker,
-        maker_name=vocabulary.makers.get(maker) if maker else None,
-        brand=best("brand"),
+        maker_name=load_vocabulary().makers.get(maker) if maker else None,
+        brand=details["brand"],
         model=details["model"],
         firmware=details["firmware"],
         serial=details["serial"],
         device_class=details["device_class"],
-        coverage=coverage,
-        confidence=confidence,
-        level=_level(confidence, decisive=decisive),
-        evidence=tuple(sorted(evidence, key=lambda e: (-e.certainty, e.rule_id, e.matched))),
-        conflicts=conflicts,
+        coverage=decision.coverage,
+        confidence=decision.confidence,
+        level=_level(decision.confidence, decisive=decision.decisive),
+        evidence=tuple(
+            sorted(collected.evidence, key=lambda e: (-e.certainty, e.rule_id, e.matched))
+        ),
+        conflicts=decision.conflicts,
         oem_code=details["oem_code"],
-        macs=tuple(macs),
-        notes=tuple(dict.fromkeys(notes)),
+        macs=tuple(collected.macs),
+        gateway_mac=gateway[0] if gateway else None,
+        notes=tuple(dict.fromkeys([*notes, *collected.notes, *_detail_notes(details)])),
     )
 
 
 def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[DeviceIdentity]:
     """Group observations into devices (address, MAC, serial) and identify each one."""
     items = list(observations)
-    matched = [db.evidence_for(obs.key, obs.value, obs.port) for obs in items]
+    matched = [_match(obs, db) for obs in items]
+    shared = shared_link_macs(items)
     devices: list[DeviceIdentity] = []
     for group in group_devices(items, matched):
-        group_obs = [items[i] for i in group]
-        key = min((str(obs.host) for obs in group_obs), key=_address_key)
-        devices.append(identify_device(key, group_obs, db, [matched[i] for i in group]))
-    return sorted(devices, key=lambda d: _address_key(d.device_key))
+        group_obs = [items[i] for i in group.indices]
+        key = min((str(obs.host) for obs in group_obs), key=address_order)
+        devices.append(
+            identify_device(
+                key,
+                group_obs,
+                db,
+                [matched[i] for i in group.indices],
+                gateway_macs=shared,
+                notes=group.notes,
+            )
+        )
+    return sorted(devices, key=lambda d: address_order(d.device_key))

@@ -23,6 +23,16 @@ The ten checks of research/aesthetics.md §7.5:
 9. a ``field`` (or ``also`` key) outside the observation vocabulary (``scanner.results``);
 10. regex cost: each pattern is timed on adversarial 4 KiB inputs, including its own examples
     repeated to 4 KiB.
+
+Two more, for defensible verdicts (issue 13):
+
+11. ``clue = "identifying"`` on a rule whose pattern demands no maker-naming literal and whose
+    field is not a vendor protocol of the rule's maker (:mod:`fingerprints.maker_token`): such a
+    rule is a shape and must say so;
+12. a ``field`` that no registered probe emits (each probe's ``ProbeInfo.fields``)
+    fails unless the rule is ``import_only``; ``tests/fingerprints/test_import_only.py`` feeds
+    every import-only rule's examples through ``identify``. A mark on a field some probe now
+    emits is a warning: drop it.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from fingerprints.database import (
     load_vocabulary,
     read_rule_file,
 )
+from fingerprints.maker_token import demands_maker_token, maker_protocol
 from fingerprints.schema import Rule, RuleFile
 from scanner.results import FIELD_VOCABULARY
 
@@ -133,6 +144,15 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
         yield f"maker {maker!r} is not in reference/vocabulary.toml"
     elif maker and maker != maker_file:
         yield f"asserts maker {maker!r} in the rule file of {maker_file!r}"
+    if (
+        rule.clue == "identifying"
+        and not demands_maker_token(rule.pattern)
+        and maker_protocol(rule.field) != maker_file
+    ):
+        yield (
+            'clue = "identifying" but the pattern demands no maker-naming literal and '
+            f'{rule.field} is not a protocol only {maker_file} speaks; make it clue = "shape"'
+        )
     if rule.lead and rule.certainty > LEAD_MAX_CERTAINTY:
         yield f"a lead rule may not be more certain than {LEAD_MAX_CERTAINTY}"
     if (cls := rule.asserts.get("device_class")) and cls not in vocabulary.device_classes:
@@ -171,6 +191,38 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
         except TimeoutError:
             yield f"pattern takes over {MAX_PATTERN_SECONDS * 1000:.0f} ms on a 4 KiB input (ReDoS)"
             break
+
+
+def probe_emitted_fields() -> frozenset[str] | None:
+    """Every observation key a registered probe emits (https mirrors http), or None.
+
+    None when the probe registry cannot be imported (a probe module mid-rework): check 12 is
+    then skipped with a warning rather than failing every rule.
+    """
+    try:
+        # Imported here: only this check needs the probe registry and its dependencies.
+        from scanner.probes import emitted_fields
+
+        emitted = set(emitted_fields())
+    except Exception:  # noqa: BLE001 - any broken probe module must not break verify
+        return None
+    emitted |= {"https." + f.split(".", 1)[1] for f in emitted if f.startswith("http.")}
+    return frozenset(emitted)
+
+
+def _emission(rule: Rule, emitted: frozenset[str]) -> tuple[str, str] | None:
+    """Check 12 for one rule: (level, message) or None."""
+    # ``also`` keys only widen a rule that already has a probed field; the field decides.
+    missing = rule.field not in emitted
+    if missing and not rule.import_only:
+        return (
+            "FAIL",
+            f"no probe emits {rule.field}; mark the rule import_only = true and "
+            "feed it through identify in a test, or add the probe",
+        )
+    if rule.import_only and not missing:
+        return ("WARN", f"a probe now emits {rule.field}; drop import_only")
+    return None
 
 
 def _shadowing(
@@ -220,6 +272,11 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
     vocabulary = load_vocabulary()
     entities = covered_entities()
     loaded: list[tuple[Path, str, RuleFile, str]] = []
+    emitted = probe_emitted_fields()
+    if emitted is None and paths:
+        problems.append(
+            Problem(paths[0], 1, "WARN", "-", "probe registry unavailable; field check skipped")
+        )
     for path in paths:
         try:
             rule_file = read_rule_file(path)
@@ -274,6 +331,8 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
                 Problem(path, line, "FAIL", rule.id, msg)
                 for msg in _check_rule(rule, path, rule_file.maker)
             )
+            if emitted is not None and (found := _emission(rule, emitted)):
+                problems.append(Problem(path, line, found[0], rule.id, found[1]))
     problems.extend(
         Problem(path, line, "FAIL", rule_id, message)
         for path, line, rule_id, message in _shadowing(loaded)
@@ -288,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = verify_files(paths)
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
-    return min(len(problems), 100)
+    return min(sum(p.level == "FAIL" for p in problems), 100)
 
 
 if __name__ == "__main__":

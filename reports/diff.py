@@ -1,4 +1,8 @@
-"""What changed between two inventories: devices added, removed, and changed verdicts."""
+"""What changed between two inventories: devices added, removed, and changed verdicts.
+
+Devices are matched by their per-site identity (serial, own MAC, else address), the same key the
+history store follows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from reports.identity import SiteDevices, device_keys, ref_of
 from reports.inventory import Inventory, InventoryRecord
 
 __all__ = ["DIFF_FIELDS", "FieldChange", "InventoryDiff", "diff_inventories"]
@@ -53,9 +58,26 @@ class InventoryDiff(BaseModel):
         return not (self.added or self.removed or self.changed)
 
 
-def _identity_key(record: InventoryRecord) -> str:
-    # A device keeps its MAC when DHCP moves it; fall back to the address for routed devices.
-    return record.history_key
+def _keyed(before: Inventory, after: Inventory) -> tuple[dict[str, InventoryRecord], ...]:
+    """Both inventories keyed the way the history store keys them (reports.identity).
+
+    The newer rows take the keys of the older ones they continue, so a device that reported its
+    serial only on the second sweep is one device, not one gone and one new. Inventories of two
+    different sites share no device.
+    """
+    before_site, after_site = (inv.scan.site or "" for inv in (before, after))
+    old_keys = device_keys(before.devices)
+    old = dict(zip(old_keys, before.devices, strict=True))
+    remembered = SiteDevices(
+        (ref_of(r, k, before_site), 0) for k, r in zip(old_keys, before.devices, strict=True)
+    )
+    new: dict[str, InventoryRecord] = {}
+    for key, record in zip(device_keys(after.devices), after.devices, strict=True):
+        if before_site != after_site:
+            new[f"{after_site}/{key}"] = record
+        else:
+            new[remembered.resolve(key, ref_of(record, key, after_site), 1)] = record
+    return old, new
 
 
 def _text(value: object) -> str | None:
@@ -68,8 +90,7 @@ def _text(value: object) -> str | None:
 
 def diff_inventories(before: Inventory, after: Inventory) -> InventoryDiff:
     """Compare two inventories device by device."""
-    old = {_identity_key(r): r for r in before.devices}
-    new = {_identity_key(r): r for r in after.devices}
+    old, new = _keyed(before, after)
     changed = [
         FieldChange(
             device_key=key,

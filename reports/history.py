@@ -1,13 +1,17 @@
 """The scan history: every sweep's inventory, when each device was seen, and its remediation.
 
-Storage is SQLAlchemy 2 Core, so one code path serves the default SQLite file under the user's
-data directory and a PostgreSQL URL shared by many sites. Three tables:
+Storage is SQLAlchemy 2 Core with Alembic migrations (:mod:`reports.migrations`), so one code path
+serves the default SQLite file under the user's data directory and a PostgreSQL URL shared by many
+sites. Tables (:mod:`reports.history_tables`): ``scans`` (each stored inventory, whole),
+``devices`` (every device a site has shown, under the key that follows it), ``sightings`` (which
+device was in which scan) and ``remediation`` (the disposition an operator recorded for a device).
 
-* ``scans`` — one row per stored inventory (the full JSON, so any scan can be rendered again);
-* ``sightings`` — which device (MAC, else device key) appeared in which scan, at which address;
-* ``remediation`` — the disposition an operator recorded for a device, with location details.
-  It is keyed by device, not by scan, so it survives re-scans; a device recorded as replaced or
-  decommissioned (status done) that shows up again is flagged ``reappeared_after_remediation``.
+Everything below the scan is **per site**: a device is site + serial, MAC or address
+(:mod:`reports.identity`), and ``latest``/``previous`` are a site's. A remediation is kept per
+device, so it survives re-scans. A device recorded as replaced or decommissioned (status done)
+that comes back — the same device: serial or MAC match, or the same maker and model at the
+address when neither is known — is flagged ``reappeared_after_remediation``; a *different* device
+at that address is flagged ``replacement_seen``.
 
 Where the store lives: ``--db`` (a path or SQLAlchemy URL), else ``$NDAA_SCAN_DB``, else
 ``<user data dir>/ndaa-scan/history.sqlite3``. ``NDAA_SCAN_DB=off`` disables recording.
@@ -15,6 +19,7 @@ Where the store lives: ``--db`` (a path or SQLAlchemy URL), else ``$NDAA_SCAN_DB
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -30,8 +35,16 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from reports import migrations
+from reports.history_tables import devices as _devices
+from reports.history_tables import remediation as _remediation
+from reports.history_tables import scan_jobs as _scan_jobs
+from reports.history_tables import scans as _scans
+from reports.history_tables import sightings as _sightings
+from reports.identity import DeviceRef, SiteDevices, device_keys, ref_of, same_device
 from reports.inventory import (
     REAPPEARED,
+    REPLACEMENT_SEEN,
     Disposition,
     Inventory,
     InventoryRecord,
@@ -59,48 +72,9 @@ log = logging.getLogger(__name__)
 DB_ENV: Final = "NDAA_SCAN_DB"
 _DISABLED: Final = frozenset({"off", "none", "0", "false"})
 
-_meta = sa.MetaData()
-_scans = sa.Table(
-    "scans",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("started_at", sa.String(40), nullable=False),
-    sa.Column("finished_at", sa.String(40), nullable=False),
-    sa.Column("site", sa.String(300)),
-    sa.Column("operator", sa.String(300)),
-    sa.Column("scope", sa.Text, nullable=False),
-    sa.Column("devices", sa.Integer, nullable=False),
-    sa.Column("covered", sa.Integer, nullable=False),
-    sa.Column("undetermined", sa.Integer, nullable=False),
-    sa.Column("digest", sa.String(80)),
-    sa.Column("inventory", sa.Text, nullable=False),
-)
-_sightings = sa.Table(
-    "sightings",
-    _meta,
-    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), primary_key=True),
-    sa.Column("device", sa.String(300), primary_key=True),
-    sa.Column("address", sa.String(64)),
-    sa.Column("seen_at", sa.String(40), nullable=False),
-    sa.Column("covered", sa.String(20), nullable=False),
-    sa.Index("ix_sightings_device", "device"),
-    sa.Index("ix_sightings_address", "address"),
-)
-_remediation = sa.Table(
-    "remediation",
-    _meta,
-    sa.Column("device", sa.String(300), primary_key=True),
-    sa.Column("disposition", sa.String(30), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("waiver_ref", sa.String(300)),
-    sa.Column("target_date", sa.String(10)),
-    sa.Column("note", sa.String(300)),
-    sa.Column("site", sa.String(300)),
-    sa.Column("switch_port", sa.String(300)),
-    sa.Column("description", sa.String(300)),
-    sa.Column("updated_at", sa.String(40), nullable=False),
-    sa.Column("updated_by", sa.String(300)),
-)
+_GONE_FOR_GOOD: Final = frozenset({Disposition.REPLACE, Disposition.DECOMMISSION})
+#: Device columns an update binds under another name (the key, and what only accumulates).
+_KEPT: Final = frozenset({"site", "device", "serial", "mac", "maker", "model"})
 
 
 class HistoryError(Exception):
@@ -129,9 +103,12 @@ class RemediationEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: The site the device belongs to (``''`` for scans without one): part of its identity.
+    site: str = ""
     device: str
     remediation: Remediation
-    site: str | None = None
+    #: Building, room or pole, as the operator wrote it.
+    place: str | None = None
     switch_port: str | None = None
     description: str | None = None
 
@@ -142,6 +119,11 @@ def _iso(value: datetime) -> str:
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def site_of(inventory: Inventory) -> str:
+    """The site partition an inventory belongs to (``''`` when the sweep named none)."""
+    return (inventory.scan.site or "").strip()
 
 
 def default_path() -> Path:
@@ -161,12 +143,16 @@ def resolve_url(db: str | None) -> str | None:
     return "sqlite:///" + str(Path(value).expanduser().resolve())
 
 
-def _safe_url(url: str) -> str:
-    # Never echo a password from a PostgreSQL URL into an error line or a log.
+def safe_url(url: str) -> str:
+    """The URL with any password hidden: fit for an error line or a log."""
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparsable URL>"
+
+
+def _site_clause(column: sa.ColumnElement[Any], site: str) -> sa.ColumnElement[bool]:
+    return sa.func.coalesce(column, "") == site
 
 
 class HistoryStore:
@@ -179,15 +165,24 @@ class HistoryStore:
             if parsed.get_backend_name() == "sqlite" and parsed.database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self._engine = sa.create_engine(parsed)
-            _meta.create_all(self._engine)
+            migrations.upgrade(self._engine)
         except (ArgumentError, SQLAlchemyError, OSError, ImportError) as exc:
             raise HistoryError(
-                f"cannot open history database {_safe_url(url)}: {_one_line(exc)}"
+                f"cannot open history database {safe_url(url)}: {_one_line(exc)}"
             ) from exc
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The engine, for modules that keep their own tables in the same store."""
+        return self._engine
 
     def close(self) -> None:
         """Release the connection pool."""
         self._engine.dispose()
+
+    def transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """One transaction on the store; SQLAlchemy errors become one-line HistoryErrors."""
+        return self._begin()
 
     @contextmanager
     def _begin(self) -> Iterator[sa.Connection]:
@@ -196,33 +191,67 @@ class HistoryStore:
                 yield conn
         except SQLAlchemyError as exc:
             raise HistoryError(
-                f"history database {_safe_url(self.url)} failed: {_one_line(exc)}"
+                f"history database {safe_url(self.url)} failed: {_one_line(exc)}"
             ) from exc
 
     # ------------------------------------------------------------------ scans
 
-    def record(self, inventory: Inventory) -> tuple[int, Inventory]:
+    def record(self, inventory: Inventory, *, job: str | None = None) -> tuple[int, Inventory]:
         """Store a scan; return its id and the inventory enriched from history, resealed.
 
-        Enrichment: first seen widened to the earliest sighting, the recorded remediation and
-        location applied, re-appearing remediated devices flagged, priorities recomputed.
+        Enrichment, within the scan's site: first seen widened to the device's earliest
+        sighting, the recorded remediation and location applied, a remediated device that came
+        back flagged reappeared, a different device at its address flagged replacement seen,
+        priorities recomputed.
+
+        With ``job`` (a site worker's scan job), the scan is recorded and the job marked done in
+        one transaction, and a job already done returns the scan it recorded: a redelivered
+        task that reaches this point twice stores one scan.
         """
+        site = site_of(inventory)
         with self._begin() as conn:
-            keys = [r.history_key for r in inventory.devices]
-            first_seen = self._first_seen(conn, keys)
-            notes = self._remediation_for(conn, keys)
-            enriched = with_devices(
-                inventory,
-                (
-                    _enrich(r, first_seen.get(r.history_key), notes.get(r.history_key))
-                    for r in inventory.devices
-                ),
-            )
-            scan_id = self._insert(conn, enriched)
+            if job is not None and (done := self._recorded_by(conn, job)) is not None:
+                return done, self._stored(conn, done)
+            scan_id = self._insert_scan(conn, inventory)
+            known = self._site_devices(conn, site)
+            entries = {e.device: e for e in self._entries(conn, site)}
+            keyed: list[tuple[str, DeviceRef, InventoryRecord]] = []
+            for record, key in zip(inventory.devices, device_keys(inventory.devices), strict=True):
+                seen = ref_of(record, key, site)
+                resolved = known.resolve(key, seen, scan_id)
+                seen = seen.model_copy(update={"key": resolved})
+                keyed.append((resolved, seen, _enrich(record, seen, known, entries)))
+            enriched = with_devices(inventory, (r for _, _, r in keyed))
+            self._finish_scan(conn, scan_id, enriched)
+            self._insert_sightings(conn, scan_id, enriched, keyed)
+            self._upsert_devices(conn, scan_id, enriched, keyed, known)
+            if job is not None:
+                conn.execute(
+                    _scan_jobs.update()
+                    .where(_scan_jobs.c.id == job)
+                    .values(state="done", scan_id=scan_id, finished_at=_iso(datetime.now(UTC)))
+                )
         return scan_id, enriched
 
-    def _insert(self, conn: sa.Connection, inventory: Inventory) -> int:
-        s = inventory.summary
+    def _recorded_by(self, conn: sa.Connection, job: str) -> int | None:
+        query = sa.select(_scan_jobs.c.scan_id).where(
+            _scan_jobs.c.id == job, _scan_jobs.c.state == "done"
+        )
+        found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def _stored(self, conn: sa.Connection, scan_id: int) -> Inventory:
+        text = conn.execute(
+            sa.select(_scans.c.inventory).where(_scans.c.id == scan_id)
+        ).scalar_one()
+        try:
+            return Inventory.model_validate_json(text)
+        except ValidationError as exc:
+            raise HistoryError(
+                f"stored scan {scan_id} is unreadable: {exc.errors()[0]['msg']}"
+            ) from exc
+
+    def _insert_scan(self, conn: sa.Connection, inventory: Inventory) -> int:
         result = conn.execute(
             _scans.insert().values(
                 started_at=_iso(inventory.scan.started_at),
@@ -230,6 +259,23 @@ class HistoryStore:
                 site=inventory.scan.site,
                 operator=inventory.scan.operator,
                 scope=json.dumps(list(inventory.scan.scope)),
+                devices=0,
+                covered=0,
+                undetermined=0,
+                inventory="{}",
+            )
+        )
+        primary_key = result.inserted_primary_key
+        if primary_key is None:  # every backend SQLAlchemy supports returns it for an INSERT
+            raise HistoryError("the history database returned no id for the new scan")
+        return int(primary_key[0])
+
+    def _finish_scan(self, conn: sa.Connection, scan_id: int, inventory: Inventory) -> None:
+        s = inventory.summary
+        conn.execute(
+            _scans.update()
+            .where(_scans.c.id == scan_id)
+            .values(
                 devices=s.devices,
                 covered=s.covered,
                 undetermined=s.undetermined,
@@ -237,51 +283,110 @@ class HistoryStore:
                 inventory=inventory.model_dump_json(),
             )
         )
-        primary_key = result.inserted_primary_key
-        if primary_key is None:  # every backend SQLAlchemy supports returns it for an INSERT
-            raise HistoryError("the history database returned no id for the new scan")
-        scan_id = int(primary_key[0])
+
+    def _insert_sightings(
+        self,
+        conn: sa.Connection,
+        scan_id: int,
+        inventory: Inventory,
+        keyed: Sequence[tuple[str, DeviceRef, InventoryRecord]],
+    ) -> None:
         seen_at = _iso(inventory.scan.finished_at)
-        rows = {
-            r.history_key: {
+        rows = [
+            {
                 "scan_id": scan_id,
-                "device": r.history_key,
-                "address": r.addresses[0][:64] if r.addresses else None,
+                "device": key,
+                "site": ref.site,
+                "address": (ref.address or "")[:64] or None,
                 "seen_at": seen_at,
-                "covered": r.covered.value,
+                "covered": record.covered.value,
             }
-            for r in inventory.devices
-        }
+            for key, ref, record in keyed
+        ]
         if rows:
-            conn.execute(_sightings.insert(), list(rows.values()))
-        return scan_id
+            conn.execute(_sightings.insert(), rows)
 
-    def _first_seen(self, conn: sa.Connection, keys: Sequence[str]) -> dict[str, datetime]:
-        out: dict[str, datetime] = {}
-        for chunk in _chunks(keys):
-            query = (
-                sa.select(_sightings.c.device, sa.func.min(_sightings.c.seen_at))
-                .where(_sightings.c.device.in_(chunk))
-                .group_by(_sightings.c.device)
+    def _upsert_devices(
+        self,
+        conn: sa.Connection,
+        scan_id: int,
+        inventory: Inventory,
+        keyed: Sequence[tuple[str, DeviceRef, InventoryRecord]],
+        known: SiteDevices,
+    ) -> None:
+        seen_at = _iso(inventory.scan.finished_at)
+        new, old = [], []
+        for key, ref, record in keyed:
+            row = {
+                "site": ref.site,
+                "device": key,
+                "serial": ref.serial,
+                "mac": ref.mac,
+                "address": (ref.address or "")[:64] or None,
+                "maker": ref.maker,
+                "model": ref.model,
+                "first_seen": _iso(record.first_seen) if record.first_seen else seen_at,
+                "last_seen": seen_at,
+                "last_scan_id": scan_id,
+            }
+            if known.get(key) is None:
+                new.append(row)
+            else:
+                old.append({(f"b_{k}" if k in _KEPT else k): v for k, v in row.items()})
+        if new:
+            conn.execute(_devices.insert(), new)
+        if old:
+            c = _devices.c
+            # Serial, MAC, maker and model are kept when this sighting lacks them.
+            conn.execute(
+                _devices.update()
+                .where(c.site == sa.bindparam("b_site"), c.device == sa.bindparam("b_device"))
+                .values(
+                    {
+                        name: sa.func.coalesce(sa.bindparam(f"b_{name}"), c[name])
+                        for name in ("serial", "mac", "maker", "model")
+                    }
+                ),
+                old,
             )
-            out.update({device: _parse(seen) for device, seen in conn.execute(query)})
-        return out
 
-    def _remediation_for(
-        self, conn: sa.Connection, keys: Sequence[str]
-    ) -> dict[str, RemediationEntry]:
-        out: dict[str, RemediationEntry] = {}
-        for chunk in _chunks(keys):
-            query = sa.select(_remediation).where(_remediation.c.device.in_(chunk))
-            for row in conn.execute(query).mappings():
-                entry = _entry(row)
-                out[entry.device] = entry
-        return out
+    def _site_devices(self, conn: sa.Connection, site: str) -> SiteDevices:
+        query = sa.select(_devices).where(_devices.c.site == site)
+        return SiteDevices(
+            (
+                DeviceRef(
+                    site=site,
+                    key=row["device"],
+                    serial=row["serial"],
+                    mac=row["mac"],
+                    address=row["address"],
+                    maker=row["maker"],
+                    model=row["model"],
+                    first_seen=_parse(row["first_seen"]),
+                ),
+                row["last_scan_id"],
+            )
+            for row in conn.execute(query).mappings()
+        )
 
-    def scans(self, limit: int = 50) -> list[ScanRow]:
-        """The most recent scans, newest first."""
+    def _entries(self, conn: sa.Connection, site: str | None) -> list[RemediationEntry]:
+        query = sa.select(_remediation).order_by(_remediation.c.site, _remediation.c.device)
+        if site is not None:
+            query = query.where(_remediation.c.site == site)
+        return [_entry(row) for row in conn.execute(query).mappings()]
+
+    def sites(self) -> list[str]:
+        """Every site with a stored scan (``''`` for scans without one), sorted."""
+        with self._begin() as conn:
+            query = sa.select(sa.func.coalesce(_scans.c.site, "")).distinct()
+            return sorted(str(s) for s in conn.execute(query).scalars())
+
+    def scans(self, limit: int = 50, site: str | None = None) -> list[ScanRow]:
+        """The most recent scans (of one site, if given), newest first."""
         columns = [c for c in _scans.c if c.name != "inventory"]
         query = sa.select(*columns).order_by(_scans.c.id.desc()).limit(limit)
+        if site is not None:
+            query = query.where(_site_clause(_scans.c.site, site))
         with self._begin() as conn:
             return [
                 ScanRow(
@@ -299,80 +404,99 @@ class HistoryStore:
                 for row in conn.execute(query).mappings()
             ]
 
-    def scan_id(self, ref: str) -> int:
-        """Resolve ``7``, ``#7``, ``latest`` or ``previous`` to a stored scan id."""
+    def _one_site(self, site: str | None, what: str) -> str | None:
+        if site is not None:
+            return site
+        sites = self.sites()
+        if len(sites) > 1:
+            named = ", ".join(repr(s) if s else "(no site)" for s in sites)
+            raise HistoryError(f"the history holds several sites ({named}); pass --site for {what}")
+        return sites[0] if sites else None
+
+    def scan_id(self, ref: str, site: str | None = None) -> int:
+        """Resolve ``7``, ``#7``, ``latest`` or ``previous`` (of ``site``) to a stored scan id.
+
+        ``latest`` and ``previous`` are a site's: without ``site`` they are refused when the
+        store holds more than one, so two sites' scans are never compared by accident.
+        """
         text = ref.strip().lstrip("#").lower()
+        if text in {"latest", "previous"}:
+            chosen = self._one_site(site, f"{text!r}")
+            query = sa.select(_scans.c.id).order_by(_scans.c.id.desc())
+            query = query.offset(0 if text == "latest" else 1).limit(1)
+            if chosen is not None:
+                query = query.where(_site_clause(_scans.c.site, chosen))
+        elif text.isdigit():
+            query = sa.select(_scans.c.id).where(_scans.c.id == int(text))
+            if site is not None:
+                query = query.where(_site_clause(_scans.c.site, site))
+        else:
+            raise HistoryError(f"{ref!r} is not a scan id (a number, latest or previous)")
         with self._begin() as conn:
-            if text in {"latest", "previous"}:
-                offset = 0 if text == "latest" else 1
-                query = sa.select(_scans.c.id).order_by(_scans.c.id.desc()).offset(offset).limit(1)
-                found = conn.execute(query).scalar()
-            elif text.isdigit():
-                found = conn.execute(
-                    sa.select(_scans.c.id).where(_scans.c.id == int(text))
-                ).scalar()
-            else:
-                raise HistoryError(f"{ref!r} is not a scan id (a number, latest or previous)")
+            found = conn.execute(query).scalar()
         if found is None:
-            raise HistoryError(f"no scan {ref!r} in the history database")
+            where = f" of site {site!r}" if site is not None else ""
+            raise HistoryError(f"no scan {ref!r}{where} in the history database")
         return int(found)
 
-    def inventory(self, ref: str) -> Inventory:
-        """The stored inventory of scan ``ref``."""
-        scan_id = self.scan_id(ref)
+    def inventory(self, ref: str, site: str | None = None) -> Inventory:
+        """The stored inventory of scan ``ref`` (of ``site``, see :meth:`scan_id`)."""
+        scan_id = self.scan_id(ref, site)
         with self._begin() as conn:
-            text = conn.execute(
-                sa.select(_scans.c.inventory).where(_scans.c.id == scan_id)
-            ).scalar_one()
-        try:
-            return Inventory.model_validate_json(text)
-        except ValidationError as exc:
-            raise HistoryError(
-                f"stored scan {scan_id} is unreadable: {exc.errors()[0]['msg']}"
-            ) from exc
+            return self._stored(conn, scan_id)
 
     # ------------------------------------------------------------------ remediation
 
-    def resolve_device(self, ref: str) -> str:
-        """The history key for a MAC, address or device key the user typed."""
+    def resolve_device(self, ref: str, site: str | None = None) -> tuple[str, str]:
+        """The (site, key) of a device the user named by key, MAC, serial or address."""
         text = ref.strip()
         mac = text.lower().replace("-", ":")
+        try:
+            address: str | None = str(ipaddress.ip_address(text))
+        except ValueError:
+            address = None
+        c = _devices.c
+        # An address names whichever device answered there last, whatever its key.
+        clause = (
+            c.address == address
+            if address is not None
+            else sa.or_(
+                c.device.in_([text, f"mac:{mac}", f"serial:{text}"]),
+                c.mac == mac,
+                c.serial == text,
+            )
+        )
+        query = sa.select(c.site, c.device).where(clause).order_by(c.last_scan_id.desc())
+        if site is not None:
+            query = query.where(c.site == site)
         with self._begin() as conn:
-            for candidate in (text, mac):
-                hit = conn.execute(
-                    sa.select(_sightings.c.device).where(_sightings.c.device == candidate).limit(1)
-                ).scalar()
-                if hit is not None:
-                    return str(hit)
-            try:
-                address = str(ipaddress.ip_address(text))
-            except ValueError:
-                address = None
-            if address is not None:
-                hit = conn.execute(
-                    sa.select(_sightings.c.device)
-                    .where(_sightings.c.address == address)
-                    .order_by(_sightings.c.scan_id.desc())
-                    .limit(1)
-                ).scalar()
-                if hit is not None:
-                    return str(hit)
-        raise HistoryError(f"no device {ref!r} in the history (use a MAC, address or device key)")
+            hits = list(conn.execute(query))
+        sites = {str(s) for s, _ in hits}
+        if len(sites) > 1:
+            named = ", ".join(repr(s) for s in sorted(sites))
+            raise HistoryError(f"{ref!r} is a device of several sites ({named}); pass --site")
+        if hits:
+            return str(hits[0][0]), str(hits[0][1])
+        where = f" at site {site!r}" if site is not None else ""
+        raise HistoryError(
+            f"no device {ref!r}{where} in the history (use a MAC, serial, address or device key)"
+        )
 
     def set_remediation(
         self,
         device: str,
         *,
+        site: str | None = None,
         updated_by: str | None = None,
         now: datetime | None = None,
         **fields: Any,
     ) -> RemediationEntry:
         """Record (merge) a device's remediation fields and location details; return the entry."""
-        key = self.resolve_device(device)
-        current = self.remediation(key)
+        site_name, key = self.resolve_device(device, site)
+        current = self.remediation(key, site_name)
         rem = current.remediation.model_dump() if current else Remediation().model_dump()
         loc = {
-            "site": current.site if current else None,
+            "place": current.place if current else None,
             "switch_port": current.switch_port if current else None,
             "description": current.description if current else None,
         }
@@ -385,7 +509,9 @@ class HistoryStore:
                 rem[name] = value
         rem["updated_at"] = now or datetime.now(UTC)
         rem["updated_by"] = updated_by
-        entry = RemediationEntry(device=key, remediation=Remediation.model_validate(rem), **loc)
+        entry = RemediationEntry(
+            site=site_name, device=key, remediation=Remediation.model_validate(rem), **loc
+        )
         r = entry.remediation
         values = {
             "disposition": r.disposition.value,
@@ -393,7 +519,7 @@ class HistoryStore:
             "waiver_ref": r.waiver_ref,
             "target_date": r.target_date.isoformat() if r.target_date else None,
             "note": r.note,
-            "site": entry.site,
+            "place": entry.place,
             "switch_port": entry.switch_port,
             "description": entry.description,
             "updated_at": _iso(rem["updated_at"]),
@@ -401,32 +527,34 @@ class HistoryStore:
         }
         with self._begin() as conn:
             if current is None:
-                conn.execute(_remediation.insert().values(device=key, **values))
+                conn.execute(_remediation.insert().values(site=site_name, device=key, **values))
             else:
                 conn.execute(
-                    _remediation.update().where(_remediation.c.device == key).values(**values)
+                    _remediation.update()
+                    .where(_remediation.c.site == site_name)
+                    .where(_remediation.c.device == key)
+                    .values(**values)
                 )
         return entry
 
-    def remediation(self, device: str) -> RemediationEntry | None:
-        """The recorded entry for a history key, if any."""
+    def remediation(self, device: str, site: str = "") -> RemediationEntry | None:
+        """The recorded entry for a device key of a site, if any."""
+        query = sa.select(_remediation).where(
+            _remediation.c.site == site, _remediation.c.device == device
+        )
         with self._begin() as conn:
-            row = (
-                conn.execute(sa.select(_remediation).where(_remediation.c.device == device))
-                .mappings()
-                .first()
-            )
+            row = conn.execute(query).mappings().first()
         return _entry(row) if row is not None else None
 
-    def remediation_entries(self) -> list[RemediationEntry]:
-        """Every recorded entry, by device."""
+    def remediation_entries(self, site: str | None = None) -> list[RemediationEntry]:
+        """Every recorded entry (of one site, if given), by site and device."""
         with self._begin() as conn:
-            rows = conn.execute(sa.select(_remediation).order_by(_remediation.c.device)).mappings()
-            return [_entry(row) for row in rows]
+            return self._entries(conn, site)
 
 
 def _entry(row: sa.RowMapping) -> RemediationEntry:
     return RemediationEntry(
+        site=row["site"],
         device=row["device"],
         remediation=Remediation(
             disposition=Disposition(row["disposition"]),
@@ -437,42 +565,56 @@ def _entry(row: sa.RowMapping) -> RemediationEntry:
             updated_at=_parse(row["updated_at"]),
             updated_by=row["updated_by"],
         ),
-        site=row["site"],
+        place=row["place"],
         switch_port=row["switch_port"],
         description=row["description"],
     )
 
 
+def _gone_before(entry: RemediationEntry, record: InventoryRecord) -> bool:
+    """Recorded as replaced or decommissioned, done, before this sighting."""
+    rem = entry.remediation
+    seen_after = (
+        rem.updated_at is None or record.last_seen is None or record.last_seen > rem.updated_at
+    )
+    return rem.disposition in _GONE_FOR_GOOD and rem.status is RemediationStatus.DONE and seen_after
+
+
 def _enrich(
-    record: InventoryRecord, first_seen: datetime | None, entry: RemediationEntry | None
+    record: InventoryRecord,
+    seen: DeviceRef,
+    known: SiteDevices,
+    entries: dict[str, RemediationEntry],
 ) -> InventoryRecord:
     update: dict[str, Any] = {}
+    remembered = known.get(seen.key)
+    first_seen = remembered.first_seen if remembered is not None else None
     if first_seen is not None and (record.first_seen is None or first_seen < record.first_seen):
         update["first_seen"] = first_seen
+    flags = list(record.flags)
+    entry = entries.get(seen.key)
     if entry is not None:
         update["remediation"] = entry.remediation
         update["location"] = Location(
-            site=entry.site or record.location.site,
+            site=entry.place or record.location.site,
             network=record.location.network,
             switch_port=entry.switch_port or record.location.switch_port,
             description=entry.description or record.location.description,
         )
-        rem = entry.remediation
-        gone_for_good = rem.disposition in {Disposition.REPLACE, Disposition.DECOMMISSION}
-        # Seen *after* it was recorded as gone: the old camera is back on the network.
-        seen_after = (
-            rem.updated_at is None or record.last_seen is None or record.last_seen > rem.updated_at
-        )
-        if gone_for_good and rem.status is RemediationStatus.DONE and seen_after:
-            update["flags"] = (*record.flags, REAPPEARED)
+        if _gone_before(entry, record):
+            # The history continues, but only a matching serial or MAC (or maker and model at
+            # the address, when neither is known) proves the remediated device itself is back.
+            back = remembered is not None and same_device(remembered, seen)
+            flags.append(REAPPEARED if back else REPLACEMENT_SEEN)
+    elif any(
+        (gone := entries.get(other.key)) is not None and _gone_before(gone, record)
+        for other in known.at_address(seen.address)
+        if other.key != seen.key
+    ):
+        flags.append(REPLACEMENT_SEEN)
+    update["flags"] = tuple(dict.fromkeys(flags))
     enriched = record.model_copy(update=update)
     return enriched.model_copy(update={"priority": priority_for(enriched)})
-
-
-def _chunks(keys: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    # Bound the IN (...) list: SQLite caps bound parameters (32766 on recent builds, 999 on old).
-    for start in range(0, len(keys), size):
-        yield keys[start : start + size]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -219,11 +219,6 @@ class InventoryRecord(BaseModel):
     #: Warnings an operator must act on, e.g. ``reappeared_after_remediation``.
     flags: tuple[str, ...] = ()
 
-    @property
-    def history_key(self) -> str:
-        """The key that follows a device across scans: its MAC survives a DHCP move."""
-        return self.mac or self.device_key
-
     @classmethod
     def from_identity(cls, identity: DeviceIdentity) -> InventoryRecord:
         """Copy an identification verdict into an inventory row."""
@@ -234,14 +229,25 @@ class InventoryRecord(BaseModel):
         return record.model_copy(update={"priority": priority_for(record)})
 
 
-#: Flag set on a device the history says was replaced or decommissioned, seen again.
+#: Flag set on a device the history says was replaced or decommissioned, seen again: the same
+#: device (serial or MAC match; same maker and model at the address when neither is known).
 REAPPEARED: Final = "reappeared_after_remediation"
+#: Flag set on a *different* device answering at the address of one replaced or decommissioned:
+#: most likely the replacement itself, worth a look, not an alarm.
+REPLACEMENT_SEEN: Final = "replacement_seen"
 
 
 def priority_for(record: InventoryRecord) -> Priority:
     """Covered and well-evidenced first; leads to check by hand next; the rest last."""
     if REAPPEARED in record.flags:
         return Priority.HIGH
+    own = _own_priority(record)
+    if REPLACEMENT_SEEN in record.flags and own is Priority.NONE:
+        return Priority.LOW
+    return own
+
+
+def _own_priority(record: InventoryRecord) -> Priority:
     if record.remediation.status is RemediationStatus.DONE or record.remediation.disposition in {
         Disposition.EXCEPTION,
         Disposition.NO_ACTION,

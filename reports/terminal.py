@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fingerprints import CoverageStatus
+from reports.exporters.view import top_evidence
 from reports.inventory import Inventory
 
 __all__ = ["render_table"]
@@ -40,7 +41,8 @@ def render_table(inventory: Inventory, console: Console) -> None:
             f"[{_STATUS_STYLE[status]}]{status.value}[/]"
             + "".join(f"\n[magenta]⚑ {escape(flag)}[/]" for flag in record.flags),
             f"{record.confidence:.2f} {record.level.value}",
-            _cell(", ".join(e.rule_id for e in record.evidence[:3]), 60),
+            # One item per maker first: a conflict shows both sides, as in every export.
+            _cell(", ".join(e.rule_id for e in top_evidence(record)), 60),
         )
     console.print(table)
     s = inventory.summary

@@ -10,13 +10,25 @@ VENV=${VENV:-.venv}
 # nftables: the scale lab's per-host-MAC rule; tcpdump: packet-capture tests; python3-venv: the venv.
 # libpango-1.0-0, libpangoft2-1.0-0, fonts-dejavu-core: what WeasyPrint (the PDF report) loads at run
 # time; chromium: the test that opens the HTML report headless and checks for console errors;
-# postgresql: the history-store test runs a throwaway cluster on a Unix socket; masscan: the
-# second speed anchor of benchmarks/sweep_scale.py.
+# postgresql: the history-store test runs a throwaway cluster on a Unix socket; redis-server: the
+# Celery broker the site-worker tests start on a Unix socket; masscan: the second speed anchor of
+# benchmarks/sweep_scale.py. One package per line, so branches that add one merge cleanly.
 # openssh-server, inetutils-telnetd + inetutils-inetd, vsftpd, nginx, wsdd, minidlna: real
 # third-party daemons the lab runs inside its host namespaces (scanner/lab/daemons.py).
-APT_PACKAGES=(iproute2 nmap nftables tcpdump python3-venv python3-pip procps
-    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium postgresql masscan
-    openssh-server inetutils-telnetd inetutils-inetd vsftpd nginx wsdd minidlna)
+APT_PACKAGES=(
+    iproute2 nmap nftables tcpdump python3-venv python3-pip procps
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium
+    postgresql
+    redis-server
+    masscan
+    openssh-server
+    inetutils-telnetd
+    inetutils-inetd
+    vsftpd
+    nginx
+    wsdd
+    minidlna
+)
 # The lab starts these itself, inside namespaces; the machine's own network must not get them.
 LAB_DAEMON_SERVICES=(ssh inetutils-inetd vsftpd nginx wsdd minidlna)
 

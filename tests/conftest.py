@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Servers started once per run (PostgreSQL, Redis), for whichever tests ask for them.
+from tests.servers import postgres_server, postgres_url, redis_url  # noqa: F401
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Every sweep records history; tests (and the CLI subprocesses they start, which inherit the

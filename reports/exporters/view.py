@@ -107,14 +107,26 @@ EVIDENCE_SHOWN: Final = 3
 
 
 def top_evidence(record: InventoryRecord, limit: int = EVIDENCE_SHOWN) -> tuple[Evidence, ...]:
-    """The strongest evidence items, one per rule, most certain first (stable for ties)."""
+    """The strongest evidence items, one per rule, most certain first (stable for ties).
+
+    The strongest item of every maker comes first, even past ``limit``: in a conflict each
+    side's case stays visible, however many items the stronger side has.
+    """
     seen: set[str] = set()
     best = []
     for item in sorted(record.evidence, key=lambda e: -e.certainty):
         if item.rule_id not in seen:
             seen.add(item.rule_id)
             best.append(item)
-    return tuple(best[:limit])
+    makers: set[str] = set()
+    leaders = []
+    for item in best:
+        maker = item.asserts.get("maker")
+        if maker and maker not in makers:
+            makers.add(maker)
+            leaders.append(item)
+    rest = [item for item in best if item not in leaders]
+    return tuple((leaders + rest)[: max(limit, len(leaders))])
 
 
 def legal_basis(record: InventoryRecord) -> str:

@@ -31,7 +31,9 @@ from scanner.cli import (  # noqa: F401 - importing registers the subcommands
     lab_command,
     listen_command,
     report_command,
+    scans_command,
     sweep_command,
+    worker_command,
 )
 from scanner.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNABLE, EXIT_USAGE, CliError, app
 from scanner.errors import ScanError

@@ -47,6 +47,10 @@ COMMAND_ORDER: Final = (
     "diff",
     "history",
     "remediation",
+    "overview",
+    "scans",
+    "worker",
+    "schedule",
     "lab",
     "fingerprints",
 )

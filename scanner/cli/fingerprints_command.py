@@ -48,35 +48,12 @@ def fingerprints_verify(
     rules = sum(
         len(load_database([p]).rules) for p in paths if not any(x.path == p for x in problems)
     )
-    stderr.print(f"{len(paths)} files, {rules} rules in clean files, {len(problems)} problems")
-    if not files:
-        _note_fields_no_probe_emits()
-    return EXIT_FOUND if problems else EXIT_OK
-
-
-def _note_fields_no_probe_emits() -> None:
-    """Check 9, the registry half: rule fields that no registered probe emits (yet).
-
-    Not a failure: ``identify`` also judges observations from other tools (nmap XML, a
-    spreadsheet of banners), so a rule may serve a field no built-in probe produces.
-    """
-    try:
-        # Imported here: only this command needs the probe registry.
-        from scanner.probes import all_probes
-
-        emitted = {field for probe in all_probes().values() for field in probe.info.fields}
-    except Exception as exc:  # noqa: BLE001 - a probe module mid-rework must not break verify
-        stderr.print(f"probe registry unavailable ({exc.__class__.__name__}); field check skipped")
-        return
-    emitted |= {"https." + f.split(".", 1)[1] for f in emitted if f.startswith("http.")}
-    used = {key for c in load_db().rules for key in (c.rule.field, *c.rule.also)}
-    missing = sorted(used - emitted)
-    if missing:
-        stderr.print(
-            "fields with rules that no registered probe emits yet (fine for imported "
-            f"observations): {', '.join(missing)}",
-            highlight=False,
-        )
+    failures = [p for p in problems if p.level == "FAIL"]
+    stderr.print(
+        f"{len(paths)} files, {rules} rules in clean files, {len(failures)} failures, "
+        f"{len(problems) - len(failures)} warnings"
+    )
+    return EXIT_FOUND if failures else EXIT_OK
 
 
 @fingerprints_app.command("list")

@@ -2,8 +2,9 @@
 
 Every sweep is recorded by :func:`scanner.cli.outputs.publish_inventory`; these commands read
 the record and let an operator note what will be done about each device (the FAR 4.2104
-phase-out plan). A disposition is kept per device, so the next sweep carries it, and a device
-marked replaced or decommissioned that answers again is flagged.
+phase-out plan). A disposition is kept per device of a site, so the next sweep carries it; a device
+marked replaced or decommissioned that answers again is flagged reappeared, and a different device
+at its address is flagged replacement seen.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,8 +27,9 @@ from reports import (
     RemediationStatus,
     open_store,
 )
+from reports.overview import OverviewFormat, build_overview, write_overview
 from scanner.cli.common import EXIT_OK, EXIT_USAGE, CliError, app, stdout_console
-from scanner.cli.report_command import DbOption
+from scanner.cli.report_command import DbOption, SiteOption
 
 remediation_app = typer.Typer(
     help="Record what will be done about a device (kept across re-scans).", no_args_is_help=True
@@ -51,12 +54,15 @@ def _store(db: str | None) -> Iterator[HistoryStore]:
 @app.command("history")
 def history_command(
     db: DbOption = None,
+    site: Annotated[
+        str | None, typer.Option(help="Only this site's scans.", show_default=False)
+    ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many scans.", min=1)] = 20,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON Lines.")] = False,
 ) -> int:
     """List stored scans, newest first (use their ids with report and diff)."""
     with _store(db) as store:
-        rows = store.scans(limit)
+        rows = store.scans(limit, site)
     if json_output:
         for row in rows:
             sys.stdout.write(row.model_dump_json() + "\n")
@@ -85,7 +91,7 @@ def history_command(
 
 @remediation_app.command("set")
 def remediation_set(
-    device: Annotated[str, typer.Argument(help="The device: MAC, address or device key.")],
+    device: Annotated[str, typer.Argument(help="The device: MAC, serial, address or device key.")],
     disposition: Annotated[
         Disposition | None, typer.Option(help="Planned action.", show_default=False)
     ] = None,
@@ -100,12 +106,13 @@ def remediation_set(
         str | None, typer.Option(help="Planned completion date, YYYY-MM-DD.", show_default=False)
     ] = None,
     note: Annotated[str | None, typer.Option(help="Mitigation taken, replacement model…")] = None,
-    site: Annotated[str | None, typer.Option(help="Site, building, room or pole.")] = None,
+    place: Annotated[str | None, typer.Option(help="Building, room or pole.")] = None,
     switch_port: Annotated[
         str | None, typer.Option(help="Switch and port, e.g. sw3/Gi1/0/7.")
     ] = None,
     by: Annotated[str | None, typer.Option(help="Who recorded this.")] = None,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> int:
     """Record a device's disposition, status, waiver and location; shown in every later report."""
     when = None
@@ -119,18 +126,20 @@ def remediation_set(
     with _store(db) as store:
         entry = store.set_remediation(
             device,
+            site=site,
             updated_by=by,
             disposition=disposition,
             status=status,
             waiver_ref=waiver,
             target_date=when,
             note=note,
-            site=site,
+            place=place,
             switch_port=switch_port,
         )
     r = entry.remediation
+    where = f"{entry.site}/" if entry.site else ""
     stdout_console().print(
-        f"{escape(entry.device)}: {r.disposition.value} ({r.status.value})"
+        f"{escape(where + entry.device)}: {r.disposition.value} ({r.status.value})"
         + (f", waiver {escape(r.waiver_ref)}" if r.waiver_ref else ""),
         highlight=False,
     )
@@ -140,29 +149,59 @@ def remediation_set(
 @remediation_app.command("list")
 def remediation_list(
     db: DbOption = None,
+    site: Annotated[
+        str | None, typer.Option(help="Only this site's devices.", show_default=False)
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print as JSON Lines.")] = False,
 ) -> int:
     """List every recorded disposition."""
     with _store(db) as store:
-        entries = store.remediation_entries()
+        entries = store.remediation_entries(site)
     if json_output:
         for entry in entries:
             sys.stdout.write(entry.model_dump_json() + "\n")
         return EXIT_OK
     table = Table(title="ndaa-scan remediation")
-    for column in ("Device", "Disposition", "Status", "Waiver", "Target", "Site", "Port", "Note"):
+    for column in (
+        *("Site", "Device", "Disposition", "Status"),
+        *("Waiver", "Target", "Place", "Port", "Note"),
+    ):
         table.add_column(column, overflow="fold")
     for entry in entries:
         r = entry.remediation
         table.add_row(
+            escape(entry.site or "—"),
             escape(entry.device),
             r.disposition.value,
             r.status.value,
             escape(r.waiver_ref or "—"),
             r.target_date.isoformat() if r.target_date else "—",
-            escape(entry.site or "—"),
+            escape(entry.place or "—"),
             escape(entry.switch_port or "—"),
             escape(r.note or "—"),
         )
     stdout_console().print(table)
+    return EXIT_OK
+
+
+@app.command("overview")
+def overview_command(
+    fmt: Annotated[
+        OverviewFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OverviewFormat.HTML,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    db: DbOption = None,
+) -> int:
+    """One report across sites: counts, covered devices per site, remediation burn-down."""
+    with _store(db) as store:
+        overview = build_overview(store)
+    if output is not None:
+        with output.open("wb") as handle:
+            write_overview(overview, fmt, handle)
+    elif fmt is OverviewFormat.PDF and sys.stdout.isatty():
+        raise CliError("a PDF is binary: write it with -o FILE.pdf or pipe it", EXIT_USAGE)
+    else:
+        write_overview(overview, fmt, sys.stdout.buffer)
     return EXIT_OK

@@ -37,14 +37,14 @@ def record_history(inventory: Inventory, db: str | None = None) -> tuple[int | N
         return None, inventory
 
 
-def publish(inventory: Inventory, out: Path) -> tuple[Inventory, list[Path]]:
+def publish(inventory: Inventory, out: Path, db: str | None = None) -> tuple[Inventory, list[Path]]:
     """Record the scan in history, then write every inventory format under ``out``.
 
     The files carry what history adds (first seen, recorded dispositions, reappearance flags)
     and the digest of that final content. Returns that final inventory and the paths written,
     so a caller printing the inventory prints what the files hold.
     """
-    scan_id, inventory = record_history(inventory)
+    scan_id, inventory = record_history(inventory, db)
     if scan_id is not None:
         log.info("recorded as scan %d in the history database", scan_id)
     written = []
@@ -56,14 +56,20 @@ def publish(inventory: Inventory, out: Path) -> tuple[Inventory, list[Path]]:
 
 
 def finish(
-    inventory: Inventory, out: Path, *, json_output: bool, quiet: bool, fail_on: FailOn
+    inventory: Inventory,
+    out: Path,
+    *,
+    json_output: bool,
+    quiet: bool,
+    fail_on: FailOn,
+    db: str | None = None,
 ) -> int:
     """Publish the inventory, show it (JSON on stdout, or the table), return the exit code.
 
     What is shown is what the files hold: history (first seen, dispositions, the digest) is
     applied before anything is printed.
     """
-    inventory, written = publish(inventory, out)
+    inventory, written = publish(inventory, out, db)
     if json_output:
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:

@@ -54,6 +54,16 @@ DbOption = Annotated[
     ),
 ]
 
+SiteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--site",
+        help="The site whose history to use: latest, previous and device keys are per site "
+        "(needed once the store holds several).",
+        show_default=False,
+    ),
+]
+
 
 class RenderFormat(StrEnum):
     """Formats ``report`` renders: every export format, plus the terminal table."""
@@ -66,7 +76,7 @@ class RenderFormat(StrEnum):
     TABLE = "table"
 
 
-def load_source(ref: str, db: str | None) -> Inventory:
+def load_source(ref: str, db: str | None, site: str | None = None) -> Inventory:
     """An inventory from a file, or from the history database when ``ref`` is a scan id."""
     path = Path(ref)
     if not path.exists() and _SCAN_REF.match(ref):
@@ -77,7 +87,7 @@ def load_source(ref: str, db: str | None) -> Inventory:
                     f"{ref!r} names a stored scan, but history is switched off", EXIT_USAGE
                 )
             try:
-                return store.inventory(ref)
+                return store.inventory(ref, site)
             finally:
                 store.close()
         except HistoryError as exc:
@@ -88,14 +98,14 @@ def load_source(ref: str, db: str | None) -> Inventory:
         raise CliError(str(exc), EXIT_USAGE) from exc
 
 
-def _verify(ref: str, db: str | None) -> int:
+def _verify(ref: str, db: str | None, site: str | None) -> int:
     path = Path(ref)
     try:
         if path.exists() or not _SCAN_REF.match(ref):
             load_inventory_file(path)  # not an inventory at all is bad input (2), not a mismatch
             document = load_document(path)
         else:
-            document = json.loads(load_source(ref, db).model_dump_json())
+            document = json.loads(load_source(ref, db, site).model_dump_json())
     except InventoryLoadError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
     check = verify_document(document)
@@ -136,11 +146,12 @@ def report_command(
         ),
     ] = False,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> int:
     """Render a stored inventory again, in another format, or verify its digest."""
     if verify:
-        return _verify(inventory_ref, db)
-    inventory = load_source(inventory_ref, db)
+        return _verify(inventory_ref, db, site)
+    inventory = load_source(inventory_ref, db, site)
     if fmt is RenderFormat.TABLE:
         if output is None:
             render_table(inventory, stdout_console())
@@ -166,9 +177,10 @@ def diff_command(
     ],
     json_output: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> int:
     """Show devices that are new, gone or changed between two inventories (exit 1 if any)."""
-    result = diff_inventories(load_source(before, db), load_source(after, db))
+    result = diff_inventories(load_source(before, db, site), load_source(after, db, site))
     if json_output:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:

@@ -169,9 +169,12 @@ def _limitations(
 @app.command("sweep")
 def sweep_command(
     targets: Annotated[
-        list[str],
-        typer.Argument(help="CIDRs, ranges (a-b), addresses, or @FILE.", show_default=False),
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="CIDRs, ranges (a-b), addresses, or @FILE (or --config with --site).",
+            show_default=False,
+        ),
+    ] = None,
     exclude: Annotated[
         list[str] | None, typer.Option("--exclude", "-x", help="Addresses or CIDRs never to touch.")
     ] = None,
@@ -241,8 +244,35 @@ def sweep_command(
             f"${ENV_ONVIF_USER} / ${ENV_ONVIF_PASSWORD}). Never guessed, never logged.",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="An ndaa-scan.toml: sweep its --site (scopes, exclusions, rate, budget, "
+            "credentials, store) from this machine, no broker needed.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Sweep TARGETS, identify what answers, and write the inventory under --out."""
+    db_url = None
+    if config is not None:
+        from scanner.cli.fleet.single_machine import site_sweep
+
+        conf = site_sweep(config, site)
+        targets, exclude = list(conf.targets), [*(exclude or ()), *conf.exclude]
+        allow_private, allow_public = conf.allow_private, conf.allow_public
+        rate, concurrency, budget, max_hosts = (
+            conf.rate,
+            conf.concurrency,
+            conf.budget,
+            conf.max_hosts,
+        )
+        probe = probe or (list(conf.probes) if conf.probes else None)
+        onvif_credentials = onvif_credentials or conf.credentials
+        netns, operator, db_url = netns or conf.netns, operator or conf.operator, conf.store
+    if not targets:
+        raise CliError("give TARGETS to sweep, or --config FILE --site NAME", EXIT_USAGE)
     try:
         scope = Scope.from_specs(
             targets, exclude or (), allow_private=allow_private, allow_public=allow_public
@@ -337,7 +367,7 @@ def sweep_command(
     )
     inventory = build_inventory(identities, scan)
     del identities
-    return finish(inventory, out, json_output=json_output, quiet=quiet, fail_on=fail_on)
+    return finish(inventory, out, json_output=json_output, quiet=quiet, fail_on=fail_on, db=db_url)
 
 
 # ------------------------------------------------------------------------------ identify

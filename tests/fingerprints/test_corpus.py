@@ -83,3 +83,44 @@ def test_hard_negatives_are_never_covered(report):
     hard = [o for o in report.negatives() if o.case.id.startswith("hard-")]
     assert hard
     assert not [o.case.id for o in hard if o.covered is True]
+
+
+#: Fields a covered maker's rule reads that have no sourced negative yet, and why. Vendor
+#: protocols are answered only by their maker's firmware, so a negative cannot exist.
+NEGATIVE_GAPS = {
+    "sadp": "Hikvision's own discovery protocol",
+    "dhip": "Dahua's own discovery protocol",
+    "http.vendor_path": "built by our probe; negatives come from the lab (tests/lab)",
+    "http.body": "no sourced non-covered page body yet",
+    "http.header_names": "no sourced non-covered header list yet",
+    "http.favicon_md5": "no sourced non-covered favicon hash yet",
+    "nmap.product": "no sourced non-covered nmap product line yet",
+    "upnp.model": "no probe emits it; import-only",
+}
+
+
+def test_every_field_a_covered_rule_reads_has_negatives():
+    from fingerprints import covered_entities, load_database
+
+    covered = set(covered_entities())
+    # A rule's ``also`` keys carry the same value through another probe: its field stands for them.
+    fields = {c.rule.field for c in load_database().rules if c.rule.asserts.get("maker") in covered}
+    negated = {key for case in CASES if not case.covered for key, _ in case.observations}
+    missing = {
+        key
+        for key in fields - negated
+        if key not in NEGATIVE_GAPS and key.split(".")[0] not in NEGATIVE_GAPS
+    }
+    assert not missing, sorted(missing)
+
+
+def test_no_field_makes_a_negative_covered(report):
+    for key, (_, _, covered) in report.field_false_positives().items():
+        assert covered == 0, key
+
+
+def test_stated_confidence_is_calibrated(report):
+    checked = [row for row in report.calibration() if row.checked]
+    assert checked, "no confidence bin has enough cases to check"
+    for row in checked:
+        assert row.within_tolerance, (row.low, row.cases, row.stated, row.observed)

@@ -33,7 +33,7 @@ def test_hikvision_banner_plus_oui_is_covered(db):
     assert device.coverage.status is CoverageStatus.COVERED
     assert any("889(f)(3)(B)" in basis for basis in device.coverage.basis)
     assert {e.rule_id for e in device.evidence} == {"hikvision.http.server-app-webs", "oui.4419b6"}
-    assert device.confidence == pytest.approx(1 - 0.2 * 0.7)
+    assert device.confidence == pytest.approx(1 - 0.1 * 0.7)
 
 
 def test_mac_prefix_alone_is_a_lead_not_a_verdict(db):

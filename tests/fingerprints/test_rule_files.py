@@ -142,3 +142,34 @@ def test_rule(path, maker, rule):
     from fingerprints.verify import _check_rule
 
     assert list(_check_rule(rule, path, maker)) == []
+
+
+def test_verifier_catches_identifying_shapes_and_unprobed_fields():
+    problems = verify_files([BAD / "broken_clues.toml"])
+    failed = {p.rule_id: p.message for p in problems if p.level == "FAIL"}
+    assert set(failed) == {
+        "broken4.grammar-called-identifying",
+        "broken4.serial-called-identifying",
+        "broken4.unprobed-field",
+    }
+    assert "demands no maker-naming literal" in failed["broken4.serial-called-identifying"]
+    assert "no probe emits ssh.banner" in failed["broken4.unprobed-field"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "demands"),
+    [
+        (r"^App-webs/$", True),
+        (r"^\.?1\.3\.6\.1\.4\.1\.368(?:\.\d{1,10}){0,12}$", True),
+        (r"^(?:Hikvision-Webs|DVRDVS-Webs|DNVRS-Webs)$", True),
+        (r"^(?:Hikvision-Webs|Webs)$", False),
+        (r"^V?[1-4]\.\d{3}\.[0-9A-F]{1,7}$", False),
+        (r'^Digest\s.*realm="IP Camera\([0-9A-Za-z]{4,10}\)"', False),
+        (r"^(?:AXIS)?\d{3}$", False),
+        (r"^(unbalanced", False),
+    ],
+)
+def test_maker_token_check(pattern, demands):
+    from fingerprints.maker_token import demands_maker_token
+
+    assert demands_maker_token(pattern) is demands

@@ -125,11 +125,8 @@ def test_diff_finds_new_gone_and_changed(sample_inventory):
         [
             *CITY_SAMPLE[:2],
             ("198.18.0.12", "mac.mac", "3c:ef:8c:00:00:07"),
-            (
-                "198.18.0.12",
-                "http.www_authenticate",
-                'Digest realm="Login to 4H01D66PAJ2FA64", qop="auth", nonce="1"',
-            ),
+            # An identifying clue: a "Login to <serial>" realm alone is a shape since issue 13.
+            ("198.18.0.12", "rtsp.server_header", "Dahua Rtsp Server"),
             ("198.18.0.20", "mac.mac", "00:40:8c:00:00:20"),
         ]
     )
@@ -137,7 +134,7 @@ def test_diff_finds_new_gone_and_changed(sample_inventory):
     assert [r.device_key for r in result.added] == ["198.18.0.20"]
     assert [r.device_key for r in result.removed] == ["198.18.0.11"]
     changed = {(c.device_key, c.field): (c.before, c.after) for c in result.changed}
-    assert changed[("3c:ef:8c:00:00:07", "covered")] == ("undetermined", "covered")
+    assert changed[("mac:3c:ef:8c:00:00:07", "covered")] == ("undetermined", "covered")
     assert diff_inventories(sample_inventory, sample_inventory).empty
 
 

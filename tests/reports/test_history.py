@@ -75,7 +75,7 @@ def test_remediation_survives_rescans_and_flags_reappearance(sample_inventory):
         "198.18.0.10",  # by address: resolved to the device's MAC
         disposition=Disposition.REPLACE,
         status=RemediationStatus.DONE,
-        site="City Hall lobby",
+        place="City Hall lobby",
         switch_port="sw1/Gi1/0/7",
         now=done_at,
         updated_by="it-ops",
@@ -120,7 +120,7 @@ def test_remediation_merges_fields(sample_inventory):
     entry = store.set_remediation(HIK, status=RemediationStatus.IN_PROGRESS)
     assert entry.remediation.disposition is Disposition.ISOLATE
     assert entry.remediation.note == "VLAN 99"
-    assert [e.device for e in store.remediation_entries()] == [HIK]
+    assert [e.device for e in store.remediation_entries()] == [f"mac:{HIK}"]
 
 
 def test_unknown_device_and_scan_are_clear_errors(sample_inventory):

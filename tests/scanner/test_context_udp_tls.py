@@ -112,4 +112,4 @@ async def test_replies_still_arriving_keep_the_window_open():
             await server.__aexit__(None, None, None)
         await asyncio.sleep(0)
     assert sorted(d.source for d in result.datagrams) == sorted(hosts)
-    assert elapsed < 2.5
+    assert elapsed < 3.0 + 1.0  # ended by quiet, at the latest wait_s after the last send

@@ -1,0 +1,1 @@
+"""Alembic revision scripts of the history store, applied in order."""
