@@ -175,6 +175,7 @@ def _observe(datagram: Datagram) -> ObservationSet | None:
     obs = ObservationSet("upnp", datagram.source, port=PORT)
     obs.add("upnp", "server_header", reply.header("SERVER"))
     obs.add("upnp", "location", reply.header("LOCATION"))
+    obs.add("upnp", "usn", reply.header("USN"))
     return obs
 
 
@@ -234,6 +235,7 @@ class UpnpProbe:
         fields=(
             "upnp.server_header",
             "upnp.location",
+            "upnp.usn",
             *(f"upnp.{field}" for _, field in DEVICE_FIELDS),
         ),
         after_liveness=True,

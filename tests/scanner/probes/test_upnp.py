@@ -190,7 +190,7 @@ async def test_out_of_scope_location_is_not_fetched():
     [result], _ = await _sweep(host, "http://10.0.0.1:49152/rootDesc.xml")
     assert result.status == "success"
     assert "out of scope" in (result.error or "")
-    assert {o.field for o in result.observations} == {"server_header", "location"}
+    assert {o.field for o in result.observations} == {"server_header", "location", "usn"}
 
 
 async def test_named_location_is_not_resolved():
