@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ConfidenceLevel", "Coverage", "CoverageStatus", "DeviceIdentity", "Evidence"]
+__all__ = [
+    "ConfidenceLevel",
+    "Coverage",
+    "CoverageStatus",
+    "DeviceIdentity",
+    "Evidence",
+    "RegimeFinding",
+]
 
 
 class CoverageStatus(StrEnum):
@@ -52,6 +59,21 @@ class Evidence(BaseModel):
     origin: str = ""
 
 
+class RegimeFinding(BaseModel):
+    """What one regime (``reference/policies/<id>.toml``) says about a device, and which entry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    regime: str
+    entry: str
+    status: CoverageStatus
+    #: The entry's date of inclusion (ISO date), e.g. the Covered List's 2025-12-22 UAS entry.
+    date: str | None = None
+    title: str
+    source: str
+    note: str | None = None
+
+
 class Coverage(BaseModel):
     """The coverage verdict and the legal basis it rests on."""
 
@@ -61,6 +83,9 @@ class Coverage(BaseModel):
     entity: str | None = None
     basis: tuple[str, ...] = ()
     note: str | None = None
+    #: The regimes judged (``policies``) and each entry that matched the device.
+    policies: tuple[str, ...] = ()
+    findings: tuple[RegimeFinding, ...] = ()
 
 
 class DeviceIdentity(BaseModel):

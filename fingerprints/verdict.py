@@ -246,7 +246,7 @@ class _Decision:
     conflicts: tuple[str, ...]
 
 
-def _decide(scores: dict[str, MakerScore]) -> _Decision:
+def _decide(scores: dict[str, MakerScore], evidence: Sequence[Evidence]) -> _Decision:
     if not scores:
         return _Decision(None, 0.0, False, coverage_for(None, decisive=False), ())
     ranked = sorted(scores.values(), key=lambda s: (s.can_decide, s.score, s.maker), reverse=True)
@@ -257,7 +257,7 @@ def _decide(scores: dict[str, MakerScore]) -> _Decision:
         f"evidence also points to {s.maker} ({s.score:.2f}): " + ", ".join(s.rule_ids)
         for s in rivals
     )
-    coverage = coverage_for(best.maker, decisive=decisive)
+    coverage = coverage_for(best.maker, decisive=decisive, evidence=evidence)
     contested = [s for s in rivals if s.can_decide and s.score >= DECISIVE_CONFIDENCE]
     if decisive and contested:
         coverage = _contested(best, contested)
@@ -332,7 +332,7 @@ def identify_device(
     )
     shared = frozenset(gateway_macs if gateway_macs is not None else shared_link_macs(observations))
     collected = _collect(observations, matched, shared)
-    decision = _decide(score_makers(collected.evidence))
+    decision = _decide(score_makers(collected.evidence), collected.evidence)
     details = _details(collected.evidence, decision.maker)
     seen_macs = {m for obs in observations for m in link_macs(obs)}
     gateway = sorted(shared & seen_macs)

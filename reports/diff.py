@@ -29,6 +29,8 @@ DIFF_FIELDS: Final = (
     "addresses",
     # A replaced camera answering again is the change an operator most needs to see.
     "flags",
+    # 1.2: a device tied to another purchase record (or losing its record) is an audit finding.
+    "purchase",
 )
 
 
@@ -85,6 +87,8 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(exclude_defaults=True)
     return str(getattr(value, "value", value))
 
 

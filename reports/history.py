@@ -36,6 +36,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from reports import migrations
+from reports.assets import AssetRecord, Register, attach_purchases
+from reports.history_tables import asset_records as _asset_records
 from reports.history_tables import devices as _devices
 from reports.history_tables import remediation as _remediation
 from reports.history_tables import scan_jobs as _scan_jobs
@@ -222,6 +224,7 @@ class HistoryStore:
                 seen = seen.model_copy(update={"key": resolved})
                 keyed.append((resolved, seen, _enrich(record, seen, known, entries)))
             enriched = with_devices(inventory, (r for _, _, r in keyed))
+            enriched = attach_purchases(enriched, self._asset_rows(conn))
             self._finish_scan(conn, scan_id, enriched)
             self._insert_sightings(conn, scan_id, enriched, keyed)
             self._upsert_devices(conn, scan_id, enriched, keyed, known)
@@ -550,6 +553,40 @@ class HistoryStore:
         """Every recorded entry (of one site, if given), by site and device."""
         with self._begin() as conn:
             return self._entries(conn, site)
+
+    # ------------------------------------------------------------------ asset register
+
+    def replace_assets(self, register: Register, now: datetime | None = None) -> int:
+        """Store a register import, replacing the previous one (a register is a snapshot)."""
+        at = _iso(now or datetime.now(UTC))
+        rows = [
+            {
+                "row": record.row,
+                "source": register.source[:300],
+                "imported_at": at,
+                "record": record.model_dump_json(),
+            }
+            for record in register.records
+        ]
+        with self._begin() as conn:
+            conn.execute(_asset_records.delete())
+            if rows:
+                conn.execute(_asset_records.insert(), rows)
+        return len(rows)
+
+    def asset_records(self) -> list[AssetRecord]:
+        """The stored register rows, in row order."""
+        with self._begin() as conn:
+            return self._asset_rows(conn)
+
+    def _asset_rows(self, conn: sa.Connection) -> list[AssetRecord]:
+        query = sa.select(_asset_records.c.record).order_by(_asset_records.c.row)
+        try:
+            return [AssetRecord.model_validate_json(text) for text in conn.execute(query).scalars()]
+        except ValidationError as exc:
+            raise HistoryError(
+                f"stored asset register is unreadable: {exc.errors()[0]['msg']}"
+            ) from exc
 
 
 def _entry(row: sa.RowMapping) -> RemediationEntry:

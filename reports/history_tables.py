@@ -122,3 +122,15 @@ probe_results = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("result", sa.Text, nullable=False),
 )
+
+#: The asset register (``ndaa-scan assets import``): the latest imported rows, one JSON each. A
+#: register is a snapshot of the organisation's records, so an import replaces the previous one;
+#: each record names its own site.
+asset_records = sa.Table(
+    "asset_records",
+    metadata,
+    sa.Column("row", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(300), nullable=False),
+    sa.Column("imported_at", sa.String(40), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+)

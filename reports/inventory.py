@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from fingerprints import ConfidenceLevel, Coverage, CoverageStatus, DeviceIdentity, Evidence
 from reports.digest import seal
 from reports.limitations import scan_limitations
+from reports.purchase import Purchase
 
 __all__ = [
     "MAX_TEXT",
@@ -49,7 +50,9 @@ __all__ = [
 
 #: 1.1 adds location, remediation, priority, first/last seen, flags, site and the digest; every
 #: new field has a default, so 1.0 files still load.
-SCHEMA_VERSION: Final = "1.1"
+#: 1.2 adds the optional purchase record per device (``purchase``: contract, supplier UEI/CAGE,
+#: award, funding, FCC ID) and the regime findings in ``coverage``.
+SCHEMA_VERSION: Final = "1.2"
 
 #: The longest device-supplied string any report carries. A model name or banner longer than
 #: this is not information, it is an attack on the reader (a 1 MB title freezes a spreadsheet).
@@ -105,6 +108,10 @@ def _clean_coverage(value: object) -> object:
             "entity": clean_text(cov.entity) if cov.entity else cov.entity,
             "basis": tuple(clean_text(b, 1024) for b in cov.basis),
             "note": clean_text(cov.note, 1024) if cov.note else cov.note,
+            "findings": tuple(
+                f.model_copy(update={"note": clean_text(f.note, 1024) if f.note else f.note})
+                for f in cov.findings
+            ),
         }
     )
 
@@ -218,6 +225,8 @@ class InventoryRecord(BaseModel):
     last_seen: datetime | None = None
     #: Warnings an operator must act on, e.g. ``reappeared_after_remediation``.
     flags: tuple[str, ...] = ()
+    #: 1.2: purchase and contract record from the asset register (``ndaa-scan assets import``).
+    purchase: Purchase | None = None
 
     @classmethod
     def from_identity(cls, identity: DeviceIdentity) -> InventoryRecord:

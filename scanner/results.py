@@ -16,6 +16,9 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "ABSENT_STATUSES",
+    "ANSWERED_STATUSES",
+    "FAILURE_STATUSES",
     "FIELD_VOCABULARY",
     "MAX_VALUE_CHARS",
     "WEB_FIELDS",
@@ -68,9 +71,23 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
         }
     ),
     "wsdiscovery": frozenset({"scopes", "types", "xaddrs", "endpoint_uuid", "fault"}),
-    "sadp": frozenset({"raw", "model", "serial", "firmware", "mac", "oem_code", "device_type"}),
+    # ``http_port``/``https_port``: the web ports a device announces, which the sweeper follows.
+    "sadp": frozenset(
+        {"raw", "model", "serial", "firmware", "mac", "oem_code", "device_type", "http_port"}
+    ),
     "dhip": frozenset(
-        {"raw", "model", "serial", "vendor", "device_type", "mac", "manufacturer", "firmware"}
+        {
+            "raw",
+            "model",
+            "serial",
+            "vendor",
+            "device_type",
+            "mac",
+            "manufacturer",
+            "firmware",
+            "http_port",
+            "https_port",
+        }
     ),
     "upnp": frozenset(
         {
@@ -122,17 +139,56 @@ CappedText = Annotated[str, AfterValidator(_cap)]
 
 
 class ProbeStatus(StrEnum):
-    """How one probe against one target ended (one vocabulary for every probe)."""
+    """How one probe against one endpoint ended: one vocabulary, applied the same way by every
+    probe, so an auditor can tell "nothing there" from "there but locked" from "broken".
+
+    A probe asks a service for one thing (a banner, a device description, a discovery reply);
+    the status says whether it got that thing:
+
+    * ``success``: the service answered and the probe read what it asked for (a banner is read
+      whatever its HTTP status: a 401 page *is* the banner). ``oversized``: the same, but the
+      reply hit the byte cap and was cut.
+    * ``not_found``: the host answered, but not with this service (a web server's 404 on the
+      ONVIF path, HTML where SOAP belongs).
+    * ``auth_required``: the service is there but refused every request that carries the
+      identity without credentials (ONVIF ``NotAuthorized``, HTTP 401 on the service path).
+      Challenges and faults it sent are still recorded as observations.
+    * ``refused``: TCP RST on connect (port closed). ``closed``: accepted, then closed or reset
+      before any reply.
+    * ``no_reply``: nothing came back (UDP silence, unreachable host).
+    * ``timeout``: a connection or reply started but did not finish before its deadline.
+    * ``protocol_error``: a reply came that this protocol cannot parse (garbage, XML bomb).
+    * ``skipped``: not tried on purpose (a cap, the sweep budget); the row says what and why.
+    * ``out_of_scope``: not sent, because the endpoint is outside the scope.
+    * ``error``: a local fault (a bug, a socket the OS refused); never the device's doing.
+    """
 
     SUCCESS = "success"
+    NOT_FOUND = "not_found"
+    AUTH_REQUIRED = "auth_required"
     NO_REPLY = "no_reply"
     REFUSED = "refused"
     CLOSED = "closed"
     TIMEOUT = "timeout"
     PROTOCOL_ERROR = "protocol_error"
     OVERSIZED = "oversized"
+    SKIPPED = "skipped"
     OUT_OF_SCOPE = "out_of_scope"
     ERROR = "error"
+
+
+#: The host answered and something was read (maybe only a challenge).
+ANSWERED_STATUSES: Final = frozenset(
+    {ProbeStatus.SUCCESS, ProbeStatus.OVERSIZED, ProbeStatus.AUTH_REQUIRED}
+)
+#: The service is simply not offered there: an answer about the network, not a failure.
+ABSENT_STATUSES: Final = frozenset(
+    {ProbeStatus.NOT_FOUND, ProbeStatus.REFUSED, ProbeStatus.CLOSED, ProbeStatus.NO_REPLY}
+)
+#: An exchange that should have worked and did not: what the limitations count as failures.
+FAILURE_STATUSES: Final = frozenset(
+    {ProbeStatus.TIMEOUT, ProbeStatus.PROTOCOL_ERROR, ProbeStatus.ERROR}
+)
 
 
 class Observation(BaseModel):
@@ -189,3 +245,6 @@ class ProbeResult(BaseModel):
     observations: tuple[Observation, ...] = ()
     error: str | None = Field(default=None, max_length=500)
     reply_bytes: int = Field(default=0, ge=0)
+    #: A row about many targets at once (liveness per /24): what was asked of how many, e.g.
+    #: ``{"targets": 254, "icmp_answered": 0, "tcp_checked": 254, "tcp_skipped": 0}``.
+    counts: dict[str, int] = Field(default_factory=dict)

@@ -6,7 +6,13 @@ Phases, each bounded by the global budget:
    echo and a bounded TCP connect sweep for the targets ARP could not ask (routed subnets).
 2. **Discovery** network probes (WS-Discovery, SADP, DHIP, SNMP): multicast onto a segment the
    scope covers in full, plus unicast to every live host; whoever answers is live too.
-3. **Host** probes (HTTP, TLS, RTSP, ONVIF, nmap) against every live host.
+3. **Host** probes (HTTP, TLS, RTSP, ONVIF, nmap) against every live host. Endpoint probes
+   (HTTP, TLS, ONVIF) run once per endpoint: their default ports, then the follow-ups the
+   discovery replies announced (WS-Discovery XAddrs, SADP/DHIP HttpPort), which reach the
+   sweeper as ordinary observations and are handed back to the probe that understands them.
+
+Every (probe, host) pair a sweep asks gets a result line: a discovery probe's unicast target
+that stays silent is recorded as ``no_reply`` at ``host:port``.
 
 Results stream out as they arrive (an async iterator), so the caller can write each one to
 disk at once and an interrupted sweep loses nothing; ``done`` lets a resumed sweep skip the
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Sequence
 from ipaddress import IPv4Address
 from typing import Protocol
@@ -27,8 +34,8 @@ from scanner.context import ProbeContext, ProbeSettings, local_addresses
 from scanner.errors import ScopeError
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.probes import HostProbe, NetworkProbe, all_probes
-from scanner.probes.base import failed_result, run_host_probe
-from scanner.results import ProbeResult, ProbeStatus
+from scanner.probes.base import Endpoint, EndpointProbe, failed_result, run_host_probe
+from scanner.results import Observation, ProbeResult, ProbeStatus
 from scanner.scope import Scope
 
 __all__ = ["ProgressSink", "result_key", "select_probes", "sweep"]
@@ -138,8 +145,21 @@ async def sweep(
     # probes (all at once, each on its own socket) wait for their replies; hosts that only
     # discovery found are queued when it ends.
     out: asyncio.Queue[ProbeResult | None] = asyncio.Queue()
-    jobs: asyncio.Queue[tuple[HostProbe, IPv4Address] | None] = asyncio.Queue()
+    jobs: asyncio.Queue[tuple[HostProbe, IPv4Address, Endpoint | None] | None] = asyncio.Queue()
     queued: set[IPv4Address] = set()
+    #: What discovery heard about each host: the leads endpoint probes may follow.
+    leads: defaultdict[IPv4Address, list[Observation]] = defaultdict(list)
+    tried: set[tuple[str, tuple[IPv4Address, int, str, bool]]] = set()
+
+    def queue_endpoints(probe: EndpointProbe, host: IPv4Address) -> int:
+        count = 0
+        for endpoint in probe.endpoints(host, leads.get(host, ())):
+            if (probe.info.name, endpoint.key) in tried:
+                continue
+            tried.add((probe.info.name, endpoint.key))
+            jobs.put_nowait((probe, endpoint.host, endpoint))
+            count += 1
+        return count
 
     def enqueue(hosts: Collection[IPv4Address]) -> int:
         count = 0
@@ -148,10 +168,25 @@ async def sweep(
                 continue
             queued.add(host)
             for probe in host_probes:
-                if (probe.info.name, str(host)) not in skip:
-                    assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
-                    jobs.put_nowait((probe, host))
+                if (probe.info.name, str(host)) in skip:
+                    continue
+                assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
+                if isinstance(probe, EndpointProbe):
+                    count += queue_endpoints(probe, host)
+                else:
+                    jobs.put_nowait((probe, host, None))
                     count += 1
+        return count
+
+    def follow_up() -> int:
+        """Queue the endpoints discovery announced for hosts whose defaults already ran."""
+        count = 0
+        for host in sorted(leads):
+            if host not in queued:
+                continue
+            for probe in host_probes:
+                if isinstance(probe, EndpointProbe) and (probe.info.name, str(host)) not in skip:
+                    count += queue_endpoints(probe, host)
         return count
 
     total = enqueue(live)
@@ -160,20 +195,25 @@ async def sweep(
 
     async def discover_all() -> None:
         async def one(probe: NetworkProbe) -> None:
-            for result in await _bounded_discover(probe, sorted(live), ctx):
+            asked = sorted(live)
+            results = await _bounded_discover(probe, asked, ctx)
+            for result in _complete(probe, asked, results):
                 note_live(result)
+                for observation in result.observations:
+                    leads[observation.host].append(observation)
                 if fresh(result):
                     await out.put(result)
 
         await asyncio.gather(*(one(p) for p in discovery if isinstance(p, NetworkProbe)))
         enqueue(set(live))
+        follow_up()
 
     workers_n = max(1, limits.concurrency)
 
     async def worker() -> None:
         while (job := await jobs.get()) is not None:
-            probe, host = job
-            await out.put(await run_host_probe(probe, host, ctx))
+            probe, host, endpoint = job
+            await out.put(await run_host_probe(probe, host, ctx, endpoint))
 
     async def run_all() -> None:
         workers = [asyncio.create_task(worker()) for _ in range(workers_n)]
@@ -200,6 +240,34 @@ async def sweep(
         runner.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await runner
+
+
+def _complete(
+    probe: NetworkProbe, asked: Sequence[IPv4Address], results: list[ProbeResult]
+) -> list[ProbeResult]:
+    """``results`` plus a ``no_reply`` row for every asked host that did not answer.
+
+    A probe-wide failure (out of scope, a local error, the budget) stands alone: those hosts
+    were never really asked. A probe-wide "nobody answered" row gives way to the per-host rows.
+    """
+    wide = [r for r in results if r.target == "*"]
+    if any(r.status is not ProbeStatus.NO_REPLY for r in wide) or not asked:
+        return results
+    answered = {r.target.split(":", 1)[0] for r in results if r.target != "*"}
+    port = probe.info.ports[0] if probe.info.ports else None
+    started = time.monotonic()
+    silent = [
+        failed_result(
+            probe.info.name,
+            f"{host}:{port}" if port is not None else str(host),
+            ProbeStatus.NO_REPLY,
+            "no reply to the unicast probe",
+            started,
+        )
+        for host in asked
+        if str(host) not in answered
+    ]
+    return [r for r in results if r.target != "*"] + silent
 
 
 async def _bounded_discover(

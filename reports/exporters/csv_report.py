@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import IO, Final
 
 from reports.inventory import Inventory, InventoryRecord
+from reports.purchase import PURCHASE_FIELDS, Purchase
 
-__all__ = ["CSV_COLUMNS", "guard_cell", "write_csv"]
+__all__ = ["CSV_COLUMNS", "csv_row", "guard_cell", "purchase_cells", "write_csv"]
 
 CSV_COLUMNS: Final = (
     "address",
@@ -42,6 +43,8 @@ CSV_COLUMNS: Final = (
     "flags",
     "evidence",
     "conflicts",
+    # 1.2: the purchase record, one column per field, last so 1.1 column positions hold.
+    *(f"purchase_{name}" for name in PURCHASE_FIELDS),
 )
 # Spreadsheet cells are capped well below Excel's 32,767-character limit.
 MAX_CELL_CHARS: Final = 1024
@@ -63,8 +66,9 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
-def _row(record: InventoryRecord) -> list[str]:
-    values = [
+def csv_row(record: InventoryRecord) -> list[str]:
+    """One device as the CSV's cells, before the guard (the XLSX export reuses it)."""
+    return [
         ", ".join(record.addresses),
         record.mac or "",
         record.maker or "",
@@ -91,8 +95,24 @@ def _row(record: InventoryRecord) -> list[str]:
         "; ".join(record.flags),
         "; ".join(f"{e.rule_id} [{e.field}={e.matched}]" for e in record.evidence),
         "; ".join(record.conflicts),
+        *purchase_cells(record.purchase),
     ]
-    return [guard_cell(v) for v in values]
+
+
+def purchase_cells(purchase: Purchase | None) -> list[str]:
+    """The purchase record as text cells in :data:`PURCHASE_FIELDS` order (blank when none)."""
+    if purchase is None:
+        return [""] * len(PURCHASE_FIELDS)
+    cells = []
+    for name in PURCHASE_FIELDS:
+        value = getattr(purchase, name)
+        if isinstance(value, tuple):
+            cells.append("; ".join(value))
+        elif value is None:
+            cells.append("")
+        else:
+            cells.append(str(getattr(value, "value", value)))
+    return cells
 
 
 def write_csv(inventory: Inventory, out: IO[bytes]) -> None:
@@ -101,5 +121,5 @@ def write_csv(inventory: Inventory, out: IO[bytes]) -> None:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for record in inventory.devices:
-        writer.writerow(_row(record))
+        writer.writerow([guard_cell(v) for v in csv_row(record)])
     out.write(buffer.getvalue().encode("utf-8"))

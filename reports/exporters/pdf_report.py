@@ -19,7 +19,7 @@ from typing import IO, Final
 from reports.exporters.view import render_template
 from reports.inventory import Inventory
 
-__all__ = ["PDF_ROW_LIMIT", "write_pdf"]
+__all__ = ["PDF_ROW_LIMIT", "html_to_pdf", "write_pdf"]
 
 #: Device rows printed in the PDF, devices needing action first. Measured: WeasyPrint lays out
 #: ~20 detailed rows a second and ~0.6 MB of layout memory per row (500 rows: 26 s, +334 MB on a
@@ -33,8 +33,8 @@ for _name in ("weasyprint", "fontTools"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 
 
-def write_pdf(inventory: Inventory, out: IO[bytes]) -> None:
-    """Render the HTML report to PDF (A4 landscape, numbered pages)."""
+def html_to_pdf(html: str) -> bytes:
+    """Lay out one of our self-contained HTML documents as PDF, refusing every fetch."""
     # Imported here: WeasyPrint loads Pango through cffi at import, which costs ~0.3 s that
     # commands writing only JSON or CSV should not pay.
     import weasyprint
@@ -42,8 +42,14 @@ def write_pdf(inventory: Inventory, out: IO[bytes]) -> None:
 
     # No protocol allowed: every fetch (http, file, data) is refused before it starts.
     fetcher = weasyprint.urls.URLFetcher(allowed_protocols=frozenset(), allow_redirects=False)
-    document = weasyprint.HTML(
-        string=render_template("report.html.j2", inventory, row_limit=PDF_ROW_LIMIT),
-        url_fetcher=fetcher,
-    )
-    out.write(document.write_pdf() or b"")
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf() or b""
+
+
+def write_pdf(inventory: Inventory, out: IO[bytes], signer: object | None = None) -> None:
+    """Render the HTML report to PDF (A4 landscape, numbered pages).
+
+    ``signer`` (a :class:`reports.signing.Signer`) fills the attestation block; signing the
+    bytes is :func:`reports.signing.sign_pdf`'s job, after layout.
+    """
+    html = render_template("report.html.j2", inventory, row_limit=PDF_ROW_LIMIT, signer=signer)
+    out.write(html_to_pdf(html))

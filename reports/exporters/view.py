@@ -14,6 +14,7 @@ from typing import Final
 import jinja2
 
 from fingerprints import CoverageStatus, Evidence
+from fingerprints.coverage import DEFAULT_POLICIES, policies
 from reports.inventory import Inventory, InventoryRecord
 
 __all__ = ["STATUS_COLOURS", "Bar", "Chart", "chart_for", "environment", "render_template"]
@@ -134,6 +135,42 @@ def legal_basis(record: InventoryRecord) -> str:
     return "; ".join(record.coverage.basis) or (record.coverage.note or "")
 
 
+def purchase_line(purchase: object) -> str:
+    """One line for a device's purchase record: contract, order, supplier, award, funding."""
+    parts = []
+    for label, name in (
+        ("contract", "contract_number"),
+        ("order", "order_numbers"),
+        ("supplier", "supplier_name"),
+        ("UEI", "supplier_uei"),
+        ("CAGE", "supplier_cage"),
+        ("award", "award_number"),
+        ("funding", "funding_source"),
+        ("FCC ID", "fcc_id"),
+    ):
+        value = getattr(purchase, name, None)
+        if isinstance(value, tuple):
+            value = ", ".join(value)
+        if value:
+            parts.append(f"{label} {value}")
+    return " · ".join(parts)
+
+
+def judged_policies(inventory: Inventory) -> tuple[str, ...]:
+    """The regimes the devices were judged against (the default set for pre-1.2 files)."""
+    seen: dict[str, None] = {}
+    for record in inventory.devices:
+        seen.update(dict.fromkeys(record.coverage.policies))
+    return tuple(seen) or DEFAULT_POLICIES
+
+
+def policy_names(inventory: Inventory) -> str:
+    """The names of the regimes judged, for the scope paragraph."""
+    known = policies()
+    names = [known[p].name if p in known else p for p in judged_policies(inventory)]
+    return "; ".join(names)
+
+
 @cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment: package templates, autoescape always on, undefined is an error."""
@@ -148,6 +185,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters["legal_basis"] = legal_basis
     env.filters["top_evidence"] = top_evidence
+    env.filters["purchase_line"] = purchase_line
+    env.filters["policy_names"] = policy_names
     env.filters["ts"] = lambda value: (
         value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
     )

@@ -24,6 +24,8 @@ from typing import Final
 import typer
 
 from scanner.cli import (  # noqa: F401 - importing registers the subcommands
+    assets_command,
+    bundle_command,
     fingerprints_command,
     history_command,
     identify_command,

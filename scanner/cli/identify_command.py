@@ -138,8 +138,17 @@ def _write_line(payload: dict[str, object]) -> None:
 @app.command("identify")
 def identify_command(
     source: Annotated[
-        str, typer.Argument(help="JSON Lines of observations (or results.jsonl); - for stdin.")
-    ],
+        str | None,
+        typer.Argument(help="JSON Lines of observations (or results.jsonl); - for stdin."),
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle",
+            help="Re-derive the verdicts of an evidence bundle (ndaa-scan bundle) with its own "
+            "rules; exit 1 unless byte-identical to the bundled verdicts.",
+        ),
+    ] = None,
 ) -> int:
     """Identify devices from recorded observations, without touching the network.
 
@@ -147,6 +156,12 @@ def identify_command(
     probe result; one JSON object per host is written to stdout. Bad lines are skipped and
     reported on stderr.
     """
+    if bundle is not None:
+        from scanner.cli.bundle_command import check_bundle  # bundle_command imports this module
+
+        return check_bundle(bundle)
+    if source is None:
+        raise CliError("name a JSON Lines file (or -), or --bundle FILE.zip", EXIT_USAGE)
     dropped: set[str] = set()
     observations, errors = parse_observation_lines(source, dropped)
     for error in errors[:20]:

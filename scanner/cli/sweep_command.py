@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tomllib
-from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +19,7 @@ from fingerprints import (
 from reports import (
     ScanInfo,
     build_inventory,
+    liveness_facts,
     scan_limitations,
 )
 from scanner import __version__
@@ -136,31 +136,6 @@ def _previous_results(path: Path) -> list[ProbeResult]:
     except OSError as exc:
         raise CliError(f"cannot read {path} to resume: {exc.strerror}", EXIT_USAGE) from exc
     return results
-
-
-def _limitations(
-    probes: Sequence[str],
-    status_counts: dict[str, dict[str, int]],
-    settings: ProbeSettings,
-) -> tuple[str, ...]:
-    """The report's limitations statement plus what only the sweep knows about itself."""
-    notes = list(scan_limitations(probes, status_counts))
-    if {"ws_discovery", "sadp", "dhip"} & set(probes):
-        notes.append(
-            "WS-Discovery, SADP and DHIP were also sent by unicast to every live host, so routed "
-            "subnets were asked; multicast went only onto a segment the scope covers in full."
-        )
-    if "liveness" in probes:
-        notes.append(
-            "Hosts that answered neither ARP, ICMP echo nor a TCP connect to 80/554/443/8000/37777 "
-            "were not probed further."
-        )
-    if settings.onvif_password is not None:
-        notes.append(
-            "ONVIF credentials were supplied for GetDeviceInformation; every other probe was "
-            "unauthenticated."
-        )
-    return tuple(notes)
 
 
 # ------------------------------------------------------------------------------ sweep
@@ -344,6 +319,7 @@ def sweep_command(
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
 
     status_counts = tally_statuses(results)
+    reach = liveness_facts(results)
     observations = [obs for result in results for obs in result.observations]
     # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
     # each stage's input once the next stage has it: the report renderers (the PDF layout above
@@ -363,7 +339,13 @@ def sweep_command(
         fingerprint_db_version=db.version,
         operator=operator,
         site=site,
-        limitations=_limitations(probe_names, status_counts, settings),
+        # One module writes the statement, from what the sweep actually did.
+        limitations=scan_limitations(
+            probe_names,
+            status_counts,
+            liveness=reach,
+            onvif_credentials=settings.onvif_password is not None,
+        ),
     )
     inventory = build_inventory(identities, scan)
     del identities

@@ -36,6 +36,7 @@ __all__ = [
     "LabHost",
     "LabProfile",
     "OnvifService",
+    "RoutedSubnet",
     "RtspRoute",
     "RtspService",
     "SadpService",
@@ -334,6 +335,20 @@ class BannerService(_Strict):
         return self.banner.encode("utf-8")
 
 
+class RoutedSubnet(_Strict):
+    """A subnet behind a router host: the scanner reaches it only through that router.
+
+    Its hosts hang off a second bridge the router is the only way into; with
+    ``drop_icmp_echo`` each of them drops ICMP echo requests (nftables), as ping-filtered
+    cameras do, so only a TCP fallback finds them.
+    """
+
+    network: IPv4Network
+    router: str = Field(description="name of a host on the main network that routes here")
+    router_address: IPv4Address = Field(description="the router's address on this subnet")
+    drop_icmp_echo: bool = True
+
+
 class LabHost(_Strict):
     """One simulated device."""
 
@@ -353,6 +368,11 @@ class LabHost(_Strict):
     tcp: tuple[BannerService, ...] = ()
     #: Real Debian daemons started in this host's namespace (scanner.lab.daemons).
     daemons: tuple[DaemonName, ...] = ()
+    behind: str | None = Field(
+        default=None,
+        description="name of a router host this host sits behind; for a main-network address "
+        "the router answers ARP for it with its own MAC (proxy ARP)",
+    )
 
     @field_validator("mac")
     @classmethod
@@ -456,6 +476,27 @@ class LabProfile(_Strict):
     templates: dict[str, dict[str, Any]] = Field(default_factory=dict)
     hosts: tuple[LabHost, ...] = Field(default=(), max_length=MAX_BRIDGED_HOSTS)
     scale: ScaleConfig | None = None
+    routed: tuple[RoutedSubnet, ...] = ()
+
+    def subnet_of(self, host: LabHost) -> RoutedSubnet | None:
+        """The routed subnet ``host`` lives in, or ``None`` for the main network."""
+        return next((r for r in self.routed if host.address in r.network), None)
+
+    def router_of(self, host: LabHost) -> str | None:
+        """The name of the router ``host`` sits behind (its subnet's, or ``behind``)."""
+        subnet = self.subnet_of(host)
+        return subnet.router if subnet is not None else host.behind
+
+    def segment_of(self, host: LabHost) -> tuple[IPv4Network, IPv4Address]:
+        """The network and gateway ``host`` is configured with."""
+        subnet = self.subnet_of(host)
+        if subnet is not None:
+            return subnet.network, subnet.router_address
+        return self.network, self.scanner_address
+
+    def networks(self) -> tuple[IPv4Network, ...]:
+        """Every network the lab's hosts live in: the main one, then the routed ones."""
+        return (self.network, *(r.network for r in self.routed))
 
     @model_validator(mode="before")
     @classmethod
@@ -491,13 +532,13 @@ class LabProfile(_Strict):
             for mix in self.scale.mix:
                 if mix.template not in self.templates:
                     raise ValueError(f"scale mix names unknown template {mix.template!r}")
+        self._check_routed()
         addresses = [self.scanner_address, *(h.address for h in self.hosts)]
         for addr in addresses:
-            if addr not in self.network or addr in {
-                self.network.network_address,
-                self.network.broadcast_address,
-            }:
+            net = next((n for n in self.networks() if addr in n), self.network)
+            if addr not in net or addr in {net.network_address, net.broadcast_address}:
                 raise ValueError(f"{addr} is not a host address of {self.network}")
+        addresses += [r.router_address for r in self.routed]
         if len(set(addresses)) != len(addresses):
             raise ValueError("two hosts (or a host and the scanner) share an address")
         names = [h.name for h in self.hosts]
@@ -507,6 +548,34 @@ class LabProfile(_Strict):
         if len(set(macs)) != len(macs):
             raise ValueError("two hosts share a MAC")
         return self
+
+    def _check_routed(self) -> None:
+        main_hosts = {h.name: h for h in self.hosts if h.address in self.network}
+        for subnet in self.routed:
+            net = subnet.network
+            if not net.subnet_of(LAB_NETWORK) or net.overlaps(INFRA_NETWORK):
+                raise ValueError(f"routed subnet {net} must be inside {LAB_NETWORK}, off the infra")
+            if net.overlaps(self.network) or (self.scale and net.overlaps(self.scale.prefix)):
+                raise ValueError(f"routed subnet {net} overlaps the main network or scale prefix")
+            router = main_hosts.get(subnet.router)
+            if router is None or router.behind is not None:
+                raise ValueError(
+                    f"routed subnet {net}: router {subnet.router!r} is not a host of "
+                    "the main network"
+                )
+            if subnet.router_address not in net:
+                raise ValueError(f"routed subnet {net}: router_address outside it")
+        nets = [r.network for r in self.routed]
+        for index, net in enumerate(nets):
+            if any(net.overlaps(other) for other in nets[index + 1 :]):
+                raise ValueError(f"routed subnets overlap at {net}")
+        for host in self.hosts:
+            if host.behind is not None and (
+                host.behind not in main_hosts or main_hosts[host.behind].behind is not None
+            ):
+                raise ValueError(f"host {host.name}: behind names no router on the main network")
+            if host.behind is not None and self.subnet_of(host) is not None:
+                raise ValueError(f"host {host.name}: a routed subnet's host needs no behind")
 
     def scale_hosts(self) -> list[LabHost]:
         """One validated host per scale mix entry (address and MAC are per-address later)."""

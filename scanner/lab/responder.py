@@ -269,11 +269,13 @@ async def serve(profile: LabProfile, lab: str, ready: Path | None) -> None:
     servers: list[asyncio.Server] = []
     endpoints: list[UdpEndpoint] = []
     certs = _Tls()
-    gateway = str(profile.scanner_address)
-    netmask = str(profile.network.netmask)
     for index, host in enumerate(profile.hosts):
         ns = host_namespace(lab, index)
-        ctx = HostContext.build(host, str(host.address), host.mac, netmask, gateway)
+        # A routed host announces its own subnet and router (SADP IPv4Gateway, DHIP gateway).
+        network, gateway = profile.segment_of(host)
+        ctx = HostContext.build(
+            host, str(host.address), host.mac, str(network.netmask), str(gateway)
+        )
         # One namespace switch per host, not per socket: each switch costs a few milliseconds.
         tcp_socks, udp_socks = open_in_netns(ns, functools.partial(_host_sockets, host))
         for port, sock in tcp_socks:

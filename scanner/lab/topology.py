@@ -8,6 +8,12 @@ carries the ``ndl-<lab>-`` prefix so a crashed lab's leftovers can always be fou
 Scale mode adds ``ndl-<lab>-farm`` (§9.2, routed flavour): a /30 link from the scanner
 namespace, and a local route that makes the whole scale prefix the farm's own addresses.
 
+Routed subnets (``[[routed]]``) and hosts ``behind`` a router hang off a second bridge per
+router, ``bri<n>``, which only the router's ``eth1`` joins: the router forwards, answers ARP on
+the main segment for the main-network addresses behind it (proxy ARP, so several addresses
+answer with the router's MAC), and the scanner routes each routed subnet via the router. Hosts
+of an ICMP-filtered subnet drop echo requests with nftables.
+
 Only on request (``root_link``) does the root namespace get one interface, ``ndl-<lab>-r``: a
 veth into the scanner namespace with a /30 from 198.18.255.0/24, a distinct /30 per lab. Its
 connected route covers those four addresses and nothing else, and the root's default route is
@@ -21,12 +27,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Final
 
 from scanner.errors import LabError
-from scanner.lab.profile import INFRA_NETWORK, LabProfile
+from scanner.lab.profile import INFRA_NETWORK, LabHost, LabProfile
 from scanner.netns import NETNS_DIR
 
 __all__ = [
@@ -56,6 +63,27 @@ ROOT_LINK_POOL: Final = IPv4Network("198.18.255.0/24")
 assert FARM_LINK.subnet_of(INFRA_NETWORK)  # noqa: S101
 assert ROOT_LINK_POOL.subnet_of(INFRA_NETWORK)  # noqa: S101
 _SYS_NET: Final = Path("/sys/class/net")
+# Ping-filtered cameras: echo requests dropped at the host, everything else answered.
+_DROP_ECHO: Final = (
+    "table inet ndl {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
+    "  icmp type echo-request drop\n }\n}\n"
+)
+# The router: forward, answer ARP for what it routes (at once, not after the default random
+# delay of up to 0.8 s), and give up on an absent neighbour after one 100 ms try instead of
+# three 1 s ones, so a sweep of a sparse routed /24 costs seconds in the lab (a real router
+# costs about 3 s per absent address, which the liveness fallback pays in parallel).
+_ROUTER_SYSCTLS: Final = (
+    "net.ipv4.ip_forward=1",
+    "net.ipv4.conf.eth0.proxy_arp=1",
+    "net.ipv4.conf.eth1.proxy_arp=1",
+    "net.ipv4.neigh.eth0.proxy_delay=0",
+    "net.ipv4.neigh.eth1.proxy_delay=0",
+    "net.ipv4.neigh.eth1.mcast_solicit=1",
+    "net.ipv4.neigh.eth1.retrans_time_ms=100",
+    # Host-unreachable errors for absent neighbours are rate-limited per destination by
+    # default (one a second): unlimited, so each absent address costs a 100 ms ARP, not 2 s.
+    "net.ipv4.icmp_ratelimit=0",
+)
 _IFNAMSIZ: Final = 15
 
 
@@ -184,6 +212,64 @@ def _add_root_link(lab: str, scan: str) -> str:
     return str(scan_addr)
 
 
+def _netns_run(ns: str, argv: Sequence[str], stdin: str | None = None) -> None:
+    ip_cmd = shutil.which("ip") or "/usr/sbin/ip"
+    try:
+        proc = subprocess.run(
+            [ip_cmd, "netns", "exec", ns, *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=_IP_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LabError(f"`{argv[0]}` in {ns} failed to run: {exc}") from exc
+    if proc.returncode != 0:
+        raise LabError(f"`{' '.join(argv)}` in {ns} failed: {proc.stderr.strip()[:400]}")
+
+
+def _routers(profile: LabProfile) -> list[str]:
+    """The names of the hosts that route for others, in profile order."""
+    wanted = {profile.router_of(h) for h in profile.hosts} - {None}
+    return [h.name for h in profile.hosts if h.name in wanted]
+
+
+def _host_batch(profile: LabProfile, host: LabHost) -> str:
+    network, gateway = profile.segment_of(host)
+    lines = [
+        "link set lo up",
+        "link set eth0 addrgenmode none",
+        f"addr add {host.address}/{network.prefixlen} dev eth0",
+        "link set eth0 up",
+    ]
+    if profile.router_of(host) is not None:
+        # Behind a router the scanner is off-link (routed subnet) or reached by proxy ARP.
+        lines.append(
+            f"route add default via {gateway}"
+            if profile.subnet_of(host) is not None
+            else "route add default dev eth0"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _configure_router(profile: LabProfile, router: LabHost, ns: str) -> None:
+    batch = ["link set eth1 addrgenmode none"]
+    batch.extend(
+        f"addr add {subnet.router_address}/{subnet.network.prefixlen} dev eth1"
+        for subnet in profile.routed
+        if subnet.router == router.name
+    )
+    batch.append("link set eth1 up")
+    batch.extend(
+        f"route add {host.address}/32 dev eth1"
+        for host in profile.hosts
+        if host.behind == router.name
+    )
+    _ip("-n", ns, batch="\n".join(batch) + "\n")
+    _netns_run(ns, ["sysctl", "-q", "-w", *_ROUTER_SYSCTLS])
+
+
 def build(profile: LabProfile, lab: str, *, root_link: bool = False) -> str | None:
     """Create every namespace, the bridge and the veths for ``profile``.
 
@@ -213,11 +299,22 @@ def build(profile: LabProfile, lab: str, *, root_link: bool = False) -> str | No
             f"link add p-scan type veth peer name scan0 netns {scan} address {_SCANNER_MAC}",
             "link set p-scan master br0 up",
         ]
+        routers = _routers(profile)
+        by_name = {h.name: i for i, h in enumerate(profile.hosts)}
+        for number, name in enumerate(routers):
+            sw_batch += [
+                f"link add bri{number} type bridge mcast_snooping 0",
+                f"link set bri{number} up",
+                f"link add q{number} type veth peer name eth1 netns {hosts[by_name[name]]}",
+                f"link set q{number} master bri{number} up",
+            ]
         for index, (host, ns) in enumerate(zip(profile.hosts, hosts, strict=True)):
+            router = profile.router_of(host)
+            bridge = "br0" if router is None else f"bri{routers.index(router)}"
             sw_batch.append(
                 f"link add p{index} type veth peer name eth0 netns {ns} address {host.mac}"
             )
-            sw_batch.append(f"link set p{index} master br0 up")
+            sw_batch.append(f"link set p{index} master {bridge} up")
         _ip("-n", sw, batch="\n".join(sw_batch) + "\n")
         # addrgenmode none: no IPv6 autoconf noise on fresh links (it loses ARP replies).
         # The scanner's only default route leads into the lab: nothing it sends can leave.
@@ -238,6 +335,9 @@ def build(profile: LabProfile, lab: str, *, root_link: bool = False) -> str | No
                 "link set fscan0 up",
                 f"route add {profile.scale.prefix} via {far} dev fscan0",
             ]
+        for subnet in profile.routed:
+            gateway = profile.hosts[by_name[subnet.router]].address
+            scan_batch.append(f"route add {subnet.network} via {gateway} dev scan0")
         scan_batch.append(f"route add default dev {default_dev}")
         _ip("-n", scan, batch="\n".join(scan_batch) + "\n")
         if profile.scale:
@@ -253,14 +353,12 @@ def build(profile: LabProfile, lab: str, *, root_link: bool = False) -> str | No
                 ),
             )
         for host, ns in zip(profile.hosts, hosts, strict=True):
-            _ip(
-                "-n",
-                ns,
-                batch=(
-                    "link set lo up\nlink set eth0 addrgenmode none\n"
-                    f"addr add {host.address}/{prefix} dev eth0\nlink set eth0 up\n"
-                ),
-            )
+            _ip("-n", ns, batch=_host_batch(profile, host))
+            home = profile.subnet_of(host)
+            if home is not None and home.drop_icmp_echo:
+                _netns_run(ns, ["nft", "-f", "-"], stdin=_DROP_ECHO)
+        for name in routers:
+            _configure_router(profile, profile.hosts[by_name[name]], hosts[by_name[name]])
         return _add_root_link(lab, scan) if root_link else None
     except LabError:
         remove_links(lab_links(lab))

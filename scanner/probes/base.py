@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DISCOVERY_WAIT_S",
+    "Endpoint",
+    "EndpointProbe",
     "HostProbe",
     "NetworkProbe",
     "ObservationSet",
@@ -81,6 +83,50 @@ class HostProbe(Protocol):
         ...
 
 
+class Endpoint(BaseModel):
+    """One service address a host probe talks to: host, port, path, plain or TLS.
+
+    ``via`` names the observation that announced it (``wsdiscovery.xaddrs``, ``sadp.http_port``)
+    or is ``None`` for the probe's own default list.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: IPv4Address
+    port: int = Field(ge=1, le=65535)
+    path: str = Field(default="/", max_length=512, pattern=r"^/[\x21-\x7e]*$")
+    tls: bool = False
+    via: str | None = None
+
+    @property
+    def target(self) -> str:
+        """``host:port``, the ``target`` of every result about this endpoint."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def key(self) -> tuple[IPv4Address, int, str, bool]:
+        """What makes two endpoints the same exchange (``via`` does not)."""
+        return self.host, self.port, self.path, self.tls
+
+
+@runtime_checkable
+class EndpointProbe(HostProbe, Protocol):
+    """A host probe the sweeper runs once per endpoint: its defaults plus announced ones.
+
+    Data flows one way: discovery probes emit the ports and URLs devices announce as ordinary
+    observations, the sweeper hands each host's observations to :meth:`endpoints`, and the
+    probe alone decides what those values mean for it.
+    """
+
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """The endpoints to try on ``host``: the defaults, plus those ``leads`` announce."""
+        ...
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
+        """Probe one endpoint; may raise :class:`ExchangeError` like :meth:`probe`."""
+        ...
+
+
 def more_telling(previous: ExchangeError | None, failure: ExchangeError) -> ExchangeError:
     """Of two failures on a host's ports, the one to report.
 
@@ -106,27 +152,38 @@ def failed_result(
     )
 
 
-async def run_host_probe(probe: HostProbe, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
-    """Run ``probe`` against ``host`` and return a result whatever happens on the wire."""
+def _default_target(probe: HostProbe, host: IPv4Address) -> str:
+    # One port: every exchange went there, so the failure is about host:port.
+    ports = probe.info.ports
+    return f"{host}:{ports[0]}" if len(ports) == 1 else str(host)
+
+
+async def run_host_probe(
+    probe: HostProbe,
+    host: IPv4Address,
+    ctx: ProbeContext,
+    endpoint: Endpoint | None = None,
+) -> ProbeResult:
+    """Run ``probe`` against ``host`` (or one ``endpoint`` of it) whatever happens on the wire."""
     started = time.monotonic()
+    name = probe.info.name
+    target = endpoint.target if endpoint is not None else _default_target(probe, host)
     try:
+        if endpoint is not None and isinstance(probe, EndpointProbe):
+            return await probe.probe_endpoint(endpoint, ctx)
         return await probe.probe(host, ctx)
     except ExchangeError as exc:
-        return failed_result(probe.info.name, str(host), exc.status, str(exc), started)
+        return failed_result(name, target, exc.status, str(exc), started)
     except ScopeViolation as exc:
-        return failed_result(
-            probe.info.name, str(host), ProbeStatus.OUT_OF_SCOPE, str(exc), started
-        )
+        return failed_result(name, target, ProbeStatus.OUT_OF_SCOPE, str(exc), started)
     except ProbeParseError as exc:
-        return failed_result(
-            probe.info.name, str(host), ProbeStatus.PROTOCOL_ERROR, str(exc), started
-        )
+        return failed_result(name, target, ProbeStatus.PROTOCOL_ERROR, str(exc), started)
     # A bug in one probe, or a device that trips one, must cost that result only, never the
     # sweep: record it as an error (with the traceback in the log) and carry on.
     except Exception as exc:
-        log.warning("probe %s on %s failed", probe.info.name, host, exc_info=True)
+        log.warning("probe %s on %s failed", name, target, exc_info=True)
         return failed_result(
-            probe.info.name, str(host), ProbeStatus.ERROR, f"{type(exc).__name__}: {exc}", started
+            name, target, ProbeStatus.ERROR, f"{type(exc).__name__}: {exc}", started
         )
 
 
@@ -251,7 +308,7 @@ async def collect_and_parse(
     for datagram in collected.datagrams:
         if datagram.source in by_host and by_host[datagram.source].status is ProbeStatus.SUCCESS:
             continue
-        target = str(datagram.source)
+        target = f"{datagram.source}:{port}"
         try:
             observed = observe(datagram)
         except ProbeParseError as exc:

@@ -74,6 +74,8 @@ class DhipReply(BaseModel):
     vendor: str | None
     manufacturer: str | None
     firmware: str | None
+    http_port: str | None = None
+    https_port: str | None = None
     raw: str
 
 
@@ -133,6 +135,8 @@ def parse_reply(data: bytes) -> DhipReply:
         vendor=_text(info.get("Vendor")),
         manufacturer=_text(info.get("Manufacturer")),
         firmware=_text(info.get("Version")),
+        http_port=_text(info.get("HttpPort")),
+        https_port=_text(info.get("HttpsPort")),
         raw=text.decode("utf-8", errors="replace"),
     )
 
@@ -148,6 +152,10 @@ def observations_from(reply: DhipReply, host: IPv4Address) -> ObservationSet:
     obs.add("dhip", "device_type", reply.device_class)
     obs.add("dhip", "mac", reply.mac)
     obs.add("dhip", "firmware", reply.firmware)
+    # The web ports the device announces (fingerprints.md §7.1 ``"HttpPort" : 80``): the
+    # sweeper sends the HTTP and TLS banner probes there too.
+    obs.add("dhip", "http_port", reply.http_port)
+    obs.add("dhip", "https_port", reply.https_port)
     return obs
 
 
@@ -170,6 +178,8 @@ class DhipProbe:
             "dhip.device_type",
             "dhip.mac",
             "dhip.firmware",
+            "dhip.http_port",
+            "dhip.https_port",
         ),
         after_liveness=True,
     )

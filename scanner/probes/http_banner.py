@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from ipaddress import IPv4Address
@@ -22,14 +23,16 @@ from typing import ClassVar, Final
 
 from scanner.context import ExchangeError, ProbeContext, TcpReply, message_complete
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo, more_telling
+from scanner.probes.base import Endpoint, ObservationSet, ProbeInfo, more_telling
 from scanner.results import WEB_FIELDS, Observation, ProbeResult, ProbeStatus, utc_now
 
 __all__ = [
     "PROBE",
     "VENDOR_PATHS",
+    "WEB_PORTS",
     "HttpBannerProbe",
     "HttpReply",
+    "announced_ports",
     "dechunk",
     "fetch",
     "http_observations",
@@ -44,6 +47,13 @@ MAX_HEADERS: Final = 64
 MAX_TITLE_SCAN: Final = 32 * 1024
 _STATUS_RE: Final = re.compile(rb"^(HTTP/\d(?:\.\d)?) (\d{3})(?: ([^\r\n]*))?$")
 _USER_AGENT: Final = "ndaa-scan/0.1 (read-only inventory)"
+#: Plain-HTTP ports cameras and recorders serve their web UI on, every one tried (not only the
+#: first that answers): 80 and 8080 (ONVIF/web defaults, fingerprints.md §5), 81/82/88 and
+#: 8081/8088/8888 (the alternative web ports installers pick behind port forwards), 8000 (the
+#: Hikvision SDK port, where other makers' recorders serve HTTP). All are in nmap's GetRequest
+#: probe port list (nmap-service-probes, Debian nmap 7.93, line 6349); TLS ports are the
+#: tls_certificate probe's.
+WEB_PORTS: Final = (80, 81, 82, 88, 8000, 8080, 8081, 8088, 8888)
 #: Read-only paths whose answer (status, realm, body) names the firmware family. Nothing that
 #: changes state, nothing that needs or tries a credential.
 VENDOR_PATHS: Final = (
@@ -205,15 +215,29 @@ def _request(host: IPv4Address, path: str) -> bytes:
     ).encode("ascii")
 
 
+def _complete_or_foreign(data: bytes) -> bool:
+    # A port that opens with other bytes (Hikvision's SDK frame on 8000) will never send HTTP:
+    # stop reading at once instead of waiting out the idle timeout.
+    return message_complete(data) or (len(data) >= 5 and not data.startswith(b"HTTP/"))
+
+
 async def fetch(
     ctx: ProbeContext, host: IPv4Address, port: int, path: str, *, tls: bool = False
 ) -> tuple[TcpReply, HttpReply]:
-    """GET ``path``; raise :class:`ExchangeError` or :class:`ProbeParseError` on failure."""
+    """GET ``path``; raise :class:`ExchangeError` or :class:`ProbeParseError` on failure.
+
+    A reply that does not even begin like HTTP is another service on that port: ``not_found``.
+    """
     raw = await ctx.tcp_exchange(
-        host, port, _request(host, path), tls=tls, complete=message_complete
+        host, port, _request(host, path), tls=tls, complete=_complete_or_foreign
     )
     if not raw.data:
         raise ExchangeError(ProbeStatus.CLOSED, "closed without a reply")
+    if len(raw.data) >= 5 and not raw.data.startswith(b"HTTP/"):
+        raise ExchangeError(
+            ProbeStatus.NOT_FOUND,
+            f"port {port} speaks something else ({len(raw.data)} bytes, not HTTP)",
+        )
     try:
         return raw, parse_reply(raw.data)
     except ProbeParseError:
@@ -263,39 +287,72 @@ async def http_observations(
     return total
 
 
+def announced_ports(leads: Sequence[Observation], fields: frozenset[str]) -> list[int]:
+    """The TCP ports ``leads`` announce in ``fields`` (``sadp.http_port``), in first-seen order."""
+    ports: list[int] = []
+    for lead in leads:
+        if lead.key not in fields:
+            continue
+        try:
+            port = int(lead.value.strip())
+        except ValueError:
+            continue  # a garbled announcement is no lead
+        if 0 < port < 65536 and port not in ports:
+            ports.append(port)
+    return ports
+
+
+#: The announcements that name a plain web port (SADP ``HttpPort``, DHIP ``HttpPort``).
+HTTP_PORT_LEADS: Final = frozenset({"sadp.http_port", "dhip.http_port"})
+
+
 class HttpBannerProbe:
-    """``GET /`` (plus favicon and vendor paths) on the camera web ports."""
+    """``GET /`` (plus favicon and vendor paths) on every camera web port that answers."""
 
     info: ClassVar[ProbeInfo] = ProbeInfo(
         name="http_banner",
         summary="HTTP GET / , favicon, vendor paths: status, Server, realm, title, favicon MD5",
         kind="host",
         transport="tcp",
-        ports=(80, 8080),
+        ports=WEB_PORTS,
         rarity=1,
         fields=tuple(f"http.{name}" for name in sorted(WEB_FIELDS)),
     )
 
-    async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
-        """Fetch ``/`` from each web port; the first port that answers is reported."""
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """Every web port of :data:`WEB_PORTS`, plus the ports the device announced."""
+        out = [Endpoint(host=host, port=port) for port in self.info.ports]
+        out.extend(
+            Endpoint(host=host, port=port, via="announced HttpPort")
+            for port in announced_ports(leads, HTTP_PORT_LEADS)
+            if port not in self.info.ports
+        )
+        return out
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
+        """Fetch ``/`` (and the follow-up paths) from one web port."""
         started = time.monotonic()
+        host, port = endpoint.host, endpoint.port
+        obs = ObservationSet(self.info.name, host, port=port)
+        try:
+            raw, parsed = await fetch(ctx, host, port, "/")
+        except ProbeParseError as exc:
+            return obs.result(
+                endpoint.target, started, status=ProbeStatus.PROTOCOL_ERROR, error=str(exc)
+            )
+        total = len(raw.data)
+        total += await http_observations(ctx, host, port, "http", parsed, obs)
+        status = ProbeStatus.OVERSIZED if raw.truncated else ProbeStatus.SUCCESS
+        return obs.result(endpoint.target, started, status=status, reply_bytes=total)
+
+    async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
+        """The first web port that answers (the sweeper asks every port, one result each)."""
         last_error: ExchangeError | None = None
-        for port in self.info.ports:
-            obs = ObservationSet(self.info.name, host, port=port)
-            target = f"{host}:{port}"
+        for endpoint in self.endpoints(host, ()):
             try:
-                raw, parsed = await fetch(ctx, host, port, "/")
+                return await self.probe_endpoint(endpoint, ctx)
             except ExchangeError as exc:
                 last_error = more_telling(last_error, exc)
-                continue
-            except ProbeParseError as exc:
-                return obs.result(
-                    target, started, status=ProbeStatus.PROTOCOL_ERROR, error=str(exc)
-                )
-            total = len(raw.data)
-            total += await http_observations(ctx, host, port, "http", parsed, obs)
-            status = ProbeStatus.OVERSIZED if raw.truncated else ProbeStatus.SUCCESS
-            return obs.result(target, started, status=status, reply_bytes=total)
         assert last_error is not None  # noqa: S101 - ports is never empty
         raise last_error
 

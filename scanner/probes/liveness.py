@@ -1,9 +1,15 @@
 """ICMP echo and TCP connect liveness for targets ARP cannot see (routed subnets).
 
 ARP only answers on the scanner's own segment. Every other target is asked with an ICMP echo
-(raw socket, root) and, when a bounded number of targets stays silent, with TCP connects to the
-ports cameras and recorders listen on: an accept *or* a refusal proves a host is there. Hosts
-that answer neither are not probed further, so a sparse /16 costs seconds, not hours.
+(raw socket, root), and every target that stays silent is then asked with TCP connects to the
+ports cameras and recorders listen on: an accept *or* a refusal proves a host is there. The
+fallback is decided per target, never for the sweep as a whole: one pingable router says
+nothing about the ping-filtered cameras behind it. It is capped at :data:`MAX_TCP_TARGETS`
+silent targets (in address order); the rest are recorded as ``skipped``, never dropped.
+
+Besides one ``success`` row per live host, the probe writes one row per /24 that held silent
+targets (``target`` is the /24), with ``counts`` saying exactly what was asked of how many:
+the limitations statement is generated from those numbers.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import os
 import socket
 import struct
 import time
+from collections import defaultdict
 from collections.abc import Sequence
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
 from typing import ClassVar, Final
 
 from scanner.context import ExchangeError, ProbeContext
@@ -29,9 +36,11 @@ log = logging.getLogger(__name__)
 
 #: Web, RTSP, HTTPS, Hikvision SDK, Dahua SDK: what a camera or NVR almost always has open.
 TCP_PORTS: Final = (80, 554, 443, 8000, 37777)
-#: TCP fallback only for this many silent targets; beyond that the silent hosts are reported as
-#: a limitation (five connects to each of 65,000 silent addresses is not a sweep, it is a flood).
+#: TCP fallback only for this many silent targets; beyond that the silent targets are recorded as
+#: skipped (five connects to each of 65,000 silent addresses is not a sweep, it is a flood).
 MAX_TCP_TARGETS: Final = 1024
+#: Silent targets are summarised per network of this size (one row, not one per address).
+SUMMARY_PREFIX: Final = 24
 #: Echo replies arrive in milliseconds on a LAN; 1.5 s after the last request covers WAN links.
 ICMP_WAIT_S: Final = 1.5
 _ICMP_ECHO_REQUEST: Final = 8
@@ -133,8 +142,59 @@ async def _tcp_alive(host: IPv4Address, ctx: ProbeContext) -> tuple[IPv4Address,
     return None
 
 
+def _network_of(addr: IPv4Address) -> IPv4Network:
+    return IPv4Network(f"{addr}/{SUMMARY_PREFIX}", strict=False)
+
+
+def summarise_silent(
+    targets: Sequence[IPv4Address],
+    icmp_alive: set[IPv4Address],
+    tcp_checked: set[IPv4Address],
+    tcp_found: set[IPv4Address],
+    *,
+    icmp_tried: bool,
+    started: float,
+) -> list[ProbeResult]:
+    """One row per /24 holding silent targets, with what was asked of how many of them."""
+    per_net: defaultdict[IPv4Network, list[IPv4Address]] = defaultdict(list)
+    for addr in targets:
+        per_net[_network_of(addr)].append(addr)
+    rows = []
+    ports = "/".join(str(p) for p in TCP_PORTS)
+    for net in sorted(per_net):
+        addrs = per_net[net]
+        live = [a for a in addrs if a in icmp_alive or a in tcp_found]
+        silent = len(addrs) - len(live)
+        if not silent:
+            continue
+        checked = sum(1 for a in addrs if a in tcp_checked)
+        skipped = sum(1 for a in addrs if a not in tcp_checked and a not in icmp_alive)
+        counts = {
+            "targets": len(addrs),
+            "icmp_asked": len(addrs) if icmp_tried else 0,
+            "icmp_answered": sum(1 for a in addrs if a in icmp_alive),
+            "tcp_checked": checked,
+            "tcp_answered": sum(1 for a in addrs if a in tcp_found),
+            "tcp_skipped": skipped,
+            "silent": silent,
+        }
+        if skipped:
+            status = ProbeStatus.SKIPPED
+            message = (
+                f"{skipped} silent targets not TCP-checked: the fallback is capped at "
+                f"{MAX_TCP_TARGETS} targets per sweep"
+            )
+        else:
+            status = ProbeStatus.NO_REPLY
+            asked = "ICMP echo and " if icmp_tried else ""
+            message = f"{silent} targets answered neither {asked}TCP connects to {ports}"
+        row = failed_result("liveness", str(net), status, message, started)
+        rows.append(row.model_copy(update={"counts": counts}))
+    return rows
+
+
 class LivenessProbe:
-    """ICMP echo sweep, then a bounded TCP connect sweep of the silent targets."""
+    """ICMP echo sweep, then a bounded TCP connect check of every silent target."""
 
     info: ClassVar[ProbeInfo] = ProbeInfo(
         name="liveness",
@@ -149,7 +209,7 @@ class LivenessProbe:
     async def discover(
         self, targets: Sequence[IPv4Address], ctx: ProbeContext
     ) -> list[ProbeResult]:
-        """Return one result per live target."""
+        """One result per live target, plus one summary row per /24 with silent targets."""
         started = time.monotonic()
         try:
             for addr in targets:
@@ -159,47 +219,40 @@ class LivenessProbe:
         except ExchangeError as exc:
             return [failed_result("liveness", "*", exc.status, str(exc), started)]
         icmp_alive: set[IPv4Address] = set()
-        icmp_note = ""
+        icmp_tried = True
         try:
             icmp_alive = await _icmp_sweep(targets, ctx)
         except PermissionError:
-            icmp_note = "ICMP needs root (raw socket); "
+            icmp_tried = False
+            log.info("liveness: ICMP needs root (raw socket); TCP connects only")
         except OSError as exc:
-            icmp_note = f"ICMP failed ({exc.strerror}); "
+            icmp_tried = False
+            log.info("liveness: ICMP failed (%s); TCP connects only", exc.strerror)
+        # Per target: whatever its neighbours answered, a silent target may be filtered.
         silent = [addr for addr in targets if addr not in icmp_alive]
-        tcp_found: dict[IPv4Address, int | None] = {}
-        if icmp_alive and not icmp_note:
-            # ICMP works on this path and these targets stayed silent: they are absent (or
-            # firewalled, which the TCP fallback would rarely get past either). Checking each by
-            # TCP would cost a connect timeout per address for nothing.
-            silent = []
-        if len(silent) <= MAX_TCP_TARGETS:
-            outcomes = await asyncio.gather(*(_tcp_alive(addr, ctx) for addr in silent))
-            tcp_found = {found[0]: found[1] for found in outcomes if found is not None}
-        else:
-            icmp_note += (
-                f"{len(silent)} silent targets not TCP-checked (more than {MAX_TCP_TARGETS}); "
-            )
+        checked = silent[:MAX_TCP_TARGETS]
+        outcomes = await asyncio.gather(*(_tcp_alive(addr, ctx) for addr in checked))
+        tcp_found = {found[0]: found[1] for found in outcomes if found is not None}
         results: list[ProbeResult] = []
         for addr in sorted(icmp_alive | set(tcp_found)):
             obs = ObservationSet("liveness", addr)
             port = tcp_found.get(addr)
+            target = str(addr)
             if port is not None:
                 obs.port = port
                 obs.add("tcp", "open_port", str(port))
-            results.append(obs.result(str(addr), started))
-        if not results:
-            results.append(
-                failed_result(
-                    "liveness",
-                    "*",
-                    ProbeStatus.NO_REPLY,
-                    f"{icmp_note}none of {len(targets)} targets answered",
-                    started,
-                )
+                target = f"{addr}:{port}"
+            results.append(obs.result(target, started))
+        results.extend(
+            summarise_silent(
+                targets,
+                icmp_alive,
+                set(checked),
+                set(tcp_found),
+                icmp_tried=icmp_tried,
+                started=started,
             )
-        elif icmp_note:
-            log.info("liveness: %s", icmp_note.rstrip("; "))
+        )
         return results
 
 

@@ -21,20 +21,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any, ClassVar, Final
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from scanner.context import ExchangeError, ProbeContext, message_complete
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo
+from scanner.probes.base import Endpoint, ObservationSet, ProbeInfo
 from scanner.probes.http_banner import HttpReply, dechunk
 from scanner.probes.http_banner import parse_reply as parse_http
-from scanner.results import ProbeResult, ProbeStatus
+from scanner.results import Observation, ProbeResult, ProbeStatus
 from scanner.safe_xml import Element, child_text, find_all, find_first, parse_xml
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "DeviceInformation",
     "OnvifDeviceProbe",
     "build_request",
+    "endpoint_from_xaddr",
     "parse_device_information",
     "parse_scopes",
     "parse_system_date_and_time",
@@ -51,6 +54,14 @@ log = logging.getLogger(__name__)
 
 PORT: Final = 80
 PATH: Final = "/onvif/device_service"
+#: The default endpoint is a guess; a device's WS-Discovery XAddrs say where it really is.
+XADDR_LEAD: Final = "wsdiscovery.xaddrs"
+#: HTTP statuses that mean "no such service here" from any web server (RFC 9110 §15.5).
+_ABSENT_HTTP: Final = frozenset({404, 405, 501})
+#: HTTP statuses that mean "here, but not for you" (RFC 9110 §15.5.2, §15.5.4).
+_LOCKED_HTTP: Final = frozenset({401, 403})
+#: ONVIF Core §5.11.2.2: ``ter:NotAuthorized``; gSOAP firmwares say "Sender not Authorized".
+_AUTH_FAULT_WORDS: Final = ("notauthorized", "not authorized", "unauthorized")
 DEVICE_BINDING: Final = "{http://www.onvif.org/ver10/device/wsdl}DeviceBinding"
 #: GetCapabilities replies run to ~16 KiB on NVRs; 128 KiB bounds a hostile one.
 MAX_REPLY_BYTES: Final = 128 * 1024
@@ -216,6 +227,32 @@ def parse_scopes(data: bytes) -> tuple[str, ...]:
     )
 
 
+def endpoint_from_xaddr(xaddr: str) -> Endpoint | None:
+    """The device-service endpoint an XAddr URL names (IPv4 http/https only), else ``None``."""
+    try:
+        parts = urlsplit(xaddr.strip())
+        host = IPv4Address(parts.hostname or "")
+        port = parts.port
+    except ValueError:
+        return None  # IPv6 link-local, a host name, a garbled URL: nothing to follow
+    if parts.scheme not in {"http", "https"}:
+        return None
+    tls = parts.scheme == "https"
+    path = parts.path or "/"
+    try:
+        return Endpoint(
+            host=host, port=port or (443 if tls else 80), path=path, tls=tls, via=XADDR_LEAD
+        )
+    except ValueError:
+        return None
+
+
+def _auth_refusal(reply: HttpReply, fault: str | None) -> bool:
+    if reply.status in _LOCKED_HTTP:
+        return True
+    return fault is not None and any(word in fault.lower() for word in _AUTH_FAULT_WORDS)
+
+
 class OnvifDeviceProbe:
     """The ONVIF device service: anonymous calls first, then a digest with the device's clock."""
 
@@ -238,16 +275,33 @@ class OnvifDeviceProbe:
         ),
     )
 
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """The XAddrs the device announced, or the default port 80 path when it announced none.
+
+        An XAddr may name another address (a recorder's device service on its own IP); the
+        context refuses it unless it is in scope.
+        """
+        announced: dict[tuple[IPv4Address, int, str, bool], Endpoint] = {}
+        for lead in leads:
+            if lead.key == XADDR_LEAD and (endpoint := endpoint_from_xaddr(lead.value)):
+                announced.setdefault(endpoint.key, endpoint)
+        return list(announced.values()) or [Endpoint(host=host, port=PORT, path=PATH)]
+
     async def _call(
-        self, ctx: ProbeContext, host: IPv4Address, envelope: bytes
+        self, ctx: ProbeContext, endpoint: Endpoint, envelope: bytes
     ) -> tuple[HttpReply, bytes, int]:
         request = (
-            f"POST {PATH} HTTP/1.1\r\nHost: {host}\r\n"
+            f"POST {endpoint.path} HTTP/1.1\r\nHost: {endpoint.host}:{endpoint.port}\r\n"
             "Content-Type: application/soap+xml; charset=utf-8\r\n"
             f"Content-Length: {len(envelope)}\r\nConnection: close\r\n\r\n"
         ).encode("ascii") + envelope
         raw = await ctx.tcp_exchange(
-            host, PORT, request, max_bytes=MAX_REPLY_BYTES, complete=message_complete
+            endpoint.host,
+            endpoint.port,
+            request,
+            max_bytes=MAX_REPLY_BYTES,
+            tls=endpoint.tls,
+            complete=message_complete,
         )
         reply = parse_http(raw.data)
         chunked = any("chunked" in v.lower() for v in reply.header("Transfer-Encoding"))
@@ -255,39 +309,50 @@ class OnvifDeviceProbe:
         return reply, body, len(raw.data)
 
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
-        """Ask the device service who made this device."""
+        """Ask the default device service (port 80) who made this device."""
+        return await self.probe_endpoint(Endpoint(host=host, port=PORT, path=PATH), ctx)
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
+        """Ask the device service at ``endpoint`` who made this device."""
         started = time.monotonic()
-        target = f"{host}:{PORT}"
-        obs = ObservationSet(self.info.name, host, port=PORT)
-        address = f"http://{host}{PATH}"
+        host, target = endpoint.host, endpoint.target
+        obs = ObservationSet(self.info.name, host, port=endpoint.port)
+        scheme = "https" if endpoint.tls else "http"
+        address = f"{scheme}://{host}:{endpoint.port}{endpoint.path}"
         total = 0
         # 1. The device's clock, pre-auth: the digest must be signed in its time, not ours.
         try:
             reply, body, size = await self._call(
-                ctx, host, build_request("GetSystemDateAndTime", address)
+                ctx, endpoint, build_request("GetSystemDateAndTime", address)
             )
         except ProbeParseError as exc:
             return obs.result(target, started, status=ProbeStatus.PROTOCOL_ERROR, error=str(exc))
         total += size
-        if reply.status == 404:
+        if reply.status in _ABSENT_HTTP:
             return obs.result(
                 target,
                 started,
-                status=ProbeStatus.PROTOCOL_ERROR,
+                status=ProbeStatus.NOT_FOUND,
                 reply_bytes=total,
-                error="no ONVIF device service (HTTP 404)",
+                error=f"no ONVIF device service at {endpoint.path} (HTTP {reply.status})",
             )
+        errors: list[str] = []
+        soap_seen = b"Envelope" in body[:4096]
+        locked = reply.status in _LOCKED_HTTP
         device_clock: datetime | None = None
         clock_read_at = time.monotonic()
         try:
             device_clock = parse_system_date_and_time(body)
         except ProbeParseError as exc:
-            log.debug("%s: no device clock: %s", host, exc)
-        errors: list[str] = []
+            errors.append(f"GetSystemDateAndTime: {exc}")
         # 2. GetCapabilities, pre-auth on most firmware: proves an ONVIF stack answers.
         try:
-            _, body, size = await self._call(ctx, host, build_request("GetCapabilities", address))
+            reply, body, size = await self._call(
+                ctx, endpoint, build_request("GetCapabilities", address)
+            )
             total += size
+            soap_seen = soap_seen or b"Envelope" in body[:4096]
+            locked = locked or reply.status in _LOCKED_HTTP
             _soap_body(body)
         except (ExchangeError, ProbeParseError) as exc:
             errors.append(f"GetCapabilities: {exc}")
@@ -295,10 +360,13 @@ class OnvifDeviceProbe:
         info: DeviceInformation | None = None
         try:
             reply, body, size = await self._call(
-                ctx, host, build_request("GetDeviceInformation", address)
+                ctx, endpoint, build_request("GetDeviceInformation", address)
             )
             total += size
+            soap_seen = soap_seen or b"Envelope" in body[:4096]
             obs.extend("onvif", "www_authenticate", reply.header("WWW-Authenticate"))
+            fault = _fault_of(body)
+            locked = locked or _auth_refusal(reply, fault)
             info = parse_device_information(body)
         except (ExchangeError, ProbeParseError) as exc:
             errors.append(f"GetDeviceInformation: {exc}")
@@ -316,7 +384,7 @@ class OnvifDeviceProbe:
                 created=created,
             )
             try:
-                reply, body, size = await self._call(ctx, host, envelope)
+                reply, body, size = await self._call(ctx, endpoint, envelope)
                 total += size
                 info = parse_device_information(body)
             except (ExchangeError, ProbeParseError) as exc:
@@ -329,21 +397,37 @@ class OnvifDeviceProbe:
             obs.add("onvif", "serial", info.serial)
             obs.add("onvif", "hardware_id", info.hardware_id)
         # 4. GetScopes (the same hardware/name scopes WS-Discovery carries, for routed hosts).
+        scopes: tuple[str, ...] = ()
         try:
-            _, body, size = await self._call(ctx, host, build_request("GetScopes", address))
+            reply, body, size = await self._call(ctx, endpoint, build_request("GetScopes", address))
             total += size
-            obs.extend("onvif", "scopes", parse_scopes(body))
+            locked = locked or _auth_refusal(reply, _fault_of(body))
+            scopes = parse_scopes(body)
+            obs.extend("onvif", "scopes", scopes)
         except (ExchangeError, ProbeParseError) as exc:
             errors.append(f"GetScopes: {exc}")
-        if obs.items or device_clock is not None:
-            return obs.result(target, started, reply_bytes=total, error="; ".join(errors) or None)
-        return obs.result(
-            target,
-            started,
-            status=ProbeStatus.PROTOCOL_ERROR,
-            reply_bytes=total,
-            error="; ".join(errors) or "no ONVIF reply",
-        )
+        error = "; ".join(errors) or None
+        if info is not None or scopes:
+            status = ProbeStatus.SUCCESS
+        elif locked:
+            # There, but every identity call wanted credentials: the challenge is the evidence.
+            status = ProbeStatus.AUTH_REQUIRED
+        elif not soap_seen:
+            status = ProbeStatus.NOT_FOUND
+            error = f"no ONVIF device service at {endpoint.path} (HTTP reply is not SOAP)"
+        elif device_clock is not None:
+            status = ProbeStatus.SUCCESS  # an ONVIF stack that tells only its clock
+        else:
+            status = ProbeStatus.PROTOCOL_ERROR
+        return obs.result(target, started, status=status, reply_bytes=total, error=error or None)
+
+
+def _fault_of(body: bytes) -> str | None:
+    """The SOAP fault text of ``body``, or ``None`` (also when it is not SOAP at all)."""
+    try:
+        return _fault(_soap_body(body))
+    except ProbeParseError:
+        return None
 
 
 PROBE: Final = OnvifDeviceProbe()

@@ -48,6 +48,7 @@ class SadpReply(BaseModel):
     dsp_version: str | None
     oem_code: str | None
     activated: str | None
+    http_port: str | None = None
     raw: str
 
 
@@ -84,6 +85,7 @@ def parse_reply(data: bytes) -> SadpReply:
         dsp_version=child_text(root, "DSPVersion"),
         oem_code=child_text(root, "DetailOEMCode"),
         activated=child_text(root, "Activated"),
+        http_port=child_text(root, "HttpPort"),
         raw=data.decode("utf-8", errors="replace"),
     )
 
@@ -98,6 +100,9 @@ def observations_from(reply: SadpReply, host: IPv4Address) -> ObservationSet:
     obs.add("sadp", "mac", reply.mac)
     obs.add("sadp", "oem_code", reply.oem_code)
     obs.add("sadp", "device_type", reply.device_type)
+    # Where the web UI listens (fingerprints.md §6.1 ``<HttpPort>80</HttpPort>``): the sweeper
+    # sends the HTTP banner probe there too.
+    obs.add("sadp", "http_port", reply.http_port)
     return obs
 
 
@@ -119,6 +124,7 @@ class SadpProbe:
             "sadp.mac",
             "sadp.oem_code",
             "sadp.device_type",
+            "sadp.http_port",
         ),
         after_liveness=True,
     )

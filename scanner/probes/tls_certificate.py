@@ -11,18 +11,25 @@ The DER is decoded here with a small, bounded reader of the X.509 Name structure
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
 
 from scanner.context import ExchangeError, ProbeContext
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo, more_telling
-from scanner.probes.http_banner import fetch, http_observations
-from scanner.results import WEB_FIELDS, ProbeResult, ProbeStatus
+from scanner.probes.base import Endpoint, ObservationSet, ProbeInfo, more_telling
+from scanner.probes.http_banner import announced_ports, fetch, http_observations
+from scanner.results import WEB_FIELDS, Observation, ProbeResult, ProbeStatus
 
 __all__ = ["PROBE", "CertificateNames", "TlsCertificateProbe", "parse_certificate"]
 
+#: HTTPS ports of cameras and recorders: 443, 8443 (fingerprints.md §5) and 7443 (the HTTPS
+#: port of several recorder and VMS firmwares); all three are in nmap's ``sslports`` for the
+#: GetRequest probe (nmap-service-probes, Debian nmap 7.93, line 6350).
+TLS_PORTS: Final = (443, 7443, 8443)
+#: The announcements that name an HTTPS port (DHIP ``HttpsPort``).
+HTTPS_PORT_LEADS: Final = frozenset({"dhip.https_port"})
 #: Device certificates are 0.5-2 KiB; 32 KiB bounds a hostile chain element.
 MAX_CERT_BYTES: Final = 32 * 1024
 # RFC 4514 short names for the attribute OIDs devices use.
@@ -139,14 +146,14 @@ def parse_certificate(der: bytes) -> CertificateNames:
 
 
 class TlsCertificateProbe:
-    """TLS handshake on 443/8443: certificate subject/issuer, then ``GET /`` inside TLS."""
+    """TLS handshake on every HTTPS port: certificate subject/issuer, then ``GET /`` inside TLS."""
 
     info: ClassVar[ProbeInfo] = ProbeInfo(
         name="tls_certificate",
-        summary="HTTPS (TCP 443/8443): certificate subject and issuer, HTTP banner over TLS",
+        summary="HTTPS (TCP 443/7443/8443): certificate subject and issuer, HTTP banner over TLS",
         kind="host",
         transport="tcp",
-        ports=(443, 8443),
+        ports=TLS_PORTS,
         rarity=1,
         fields=(
             "tls.cert_subject",
@@ -155,44 +162,57 @@ class TlsCertificateProbe:
         ),
     )
 
-    async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
-        """Read the certificate from the first TLS port that answers, then the banner."""
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """Every port of :data:`TLS_PORTS`, plus the HTTPS ports the device announced."""
+        out = [Endpoint(host=host, port=port, tls=True) for port in self.info.ports]
+        out.extend(
+            Endpoint(host=host, port=port, tls=True, via="announced HttpsPort")
+            for port in announced_ports(leads, HTTPS_PORT_LEADS)
+            if port not in self.info.ports
+        )
+        return out
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
+        """Read the certificate of one TLS port, then the banner inside TLS."""
         started = time.monotonic()
-        last_error: ExchangeError | None = None
-        for port in self.info.ports:
-            obs = ObservationSet(self.info.name, host, port=port)
-            target = f"{host}:{port}"
+        host, port = endpoint.host, endpoint.port
+        obs = ObservationSet(self.info.name, host, port=port)
+        error: str | None = None
+        try:
+            raw, reply = await fetch(ctx, host, port, "/", tls=True)
+        except ProbeParseError as exc:
+            # TLS worked but the payload is not HTTP: the certificate is still evidence.
+            raw, reply = None, None
+            error = str(exc)
+        total = 0
+        cert = raw.peer_certificate if raw is not None else None
+        if raw is None:
             try:
-                raw, reply = await fetch(ctx, host, port, "/", tls=True)
+                bare = await ctx.tcp_exchange(host, port, b"", tls=True)
+                cert = bare.peer_certificate
+            except ExchangeError:
+                cert = None
+        if cert:
+            try:
+                names = parse_certificate(cert)
+                obs.add("tls", "cert_subject", names.subject)
+                obs.add("tls", "cert_issuer", names.issuer)
+            except ProbeParseError as exc:
+                error = f"certificate: {exc}"
+        if raw is not None and reply is not None:
+            total = len(raw.data)
+            total += await http_observations(ctx, host, port, "https", reply, obs, tls=True)
+        status = ProbeStatus.SUCCESS if obs.items else ProbeStatus.PROTOCOL_ERROR
+        return obs.result(endpoint.target, started, status=status, reply_bytes=total, error=error)
+
+    async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
+        """The first TLS port that answers (the sweeper asks every port, one result each)."""
+        last_error: ExchangeError | None = None
+        for endpoint in self.endpoints(host, ()):
+            try:
+                return await self.probe_endpoint(endpoint, ctx)
             except ExchangeError as exc:
                 last_error = more_telling(last_error, exc)
-                continue
-            except ProbeParseError as exc:
-                # TLS worked but the payload is not HTTP: the certificate is still evidence.
-                raw, reply = None, None
-                error: str | None = str(exc)
-            else:
-                error = None
-            total = 0
-            cert = raw.peer_certificate if raw is not None else None
-            if raw is None:
-                try:
-                    bare = await ctx.tcp_exchange(host, port, b"", tls=True)
-                    cert = bare.peer_certificate
-                except ExchangeError:
-                    cert = None
-            if cert:
-                try:
-                    names = parse_certificate(cert)
-                    obs.add("tls", "cert_subject", names.subject)
-                    obs.add("tls", "cert_issuer", names.issuer)
-                except ProbeParseError as exc:
-                    error = f"certificate: {exc}"
-            if raw is not None and reply is not None:
-                total = len(raw.data)
-                total += await http_observations(ctx, host, port, "https", reply, obs, tls=True)
-            status = ProbeStatus.SUCCESS if obs.items else ProbeStatus.PROTOCOL_ERROR
-            return obs.result(target, started, status=status, reply_bytes=total, error=error)
         assert last_error is not None  # noqa: S101 - ports is never empty
         raise last_error
 

@@ -201,7 +201,7 @@ class WsDiscoveryProbe:
 
 def _order(target: str) -> tuple[int, int]:
     try:
-        return (0, int(IPv4Address(target)))
+        return (0, int(IPv4Address(target.split(":", 1)[0])))
     except ValueError:
         return (1, 0)
 

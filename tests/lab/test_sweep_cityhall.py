@@ -30,12 +30,16 @@ ROOT = Path(__file__).parents[2]
 PROFILE_PATH = ROOT / "examples" / "lab" / "city-hall.toml"
 PROFILE = load_profile(PROFILE_PATH)
 NETWORK = PROFILE.network
+#: The main segment plus the routed subnets behind the lab's router.
+NETWORKS = PROFILE.networks()
+BY_NAME = {h.name: h for h in PROFILE.hosts}
+#: What a probe read counts, also when the device wanted credentials for the rest.
+ANSWERED = frozenset({"success", "oversized", "auth_required"})
 
 
 def _fill(host, text):
-    ctx = HostContext.build(
-        host, str(host.address), host.mac, str(NETWORK.netmask), str(PROFILE.scanner_address)
-    )
+    network, gateway = PROFILE.segment_of(host)
+    ctx = HostContext.build(host, str(host.address), host.mac, str(network.netmask), str(gateway))
     return ctx.fill(text)
 
 
@@ -79,7 +83,7 @@ def swept(tmp_path_factory):
                 "sweep",
                 "--netns",
                 scan_ns,
-                str(NETWORK),
+                *map(str, NETWORKS),
                 "--out",
                 str(out),
                 "--quiet",
@@ -113,11 +117,11 @@ def swept(tmp_path_factory):
         assert lab_namespaces(name) == []
 
 
-def by_probe(results, probe):
-    """host -> merged observations {(protocol, field): [values]} for successful results."""
+def by_probe(results, probe, statuses=ANSWERED):
+    """host -> merged observations {(protocol, field): [values]} for answered results."""
     out = defaultdict(lambda: defaultdict(list))
     for result in results:
-        if result["probe"] != probe or result["status"] != "success":
+        if result["probe"] != probe or result["status"] not in statuses:
             continue
         host = result["target"].split(":")[0]
         for obs in result["observations"]:
@@ -128,7 +132,14 @@ def by_probe(results, probe):
 def test_arp_finds_every_host_with_its_mac(swept):
     seen = by_probe(swept["results"], "arp")
     for host in PROFILE.hosts:
-        assert seen[str(host.address)][("mac", "mac")] == [host.mac], host.name
+        if PROFILE.subnet_of(host) is not None:
+            assert str(host.address) not in seen, host.name  # routed: ARP cannot see it
+        elif host.behind is not None:
+            # Proxy ARP: the router answers for the host, with the router's MAC.
+            router = BY_NAME[host.behind]
+            assert seen[str(host.address)][("mac", "mac")] == [router.mac], host.name
+        else:
+            assert seen[str(host.address)][("mac", "mac")] == [host.mac], host.name
     assert str(PROFILE.scanner_address) not in seen  # the scanner does not sweep itself
 
 
@@ -230,12 +241,15 @@ def test_every_result_is_a_known_status_and_nothing_crashed(swept):
     statuses = {r["status"] for r in swept["results"]}
     assert statuses <= {
         "success",
+        "not_found",
+        "auth_required",
         "no_reply",
         "refused",
         "closed",
         "timeout",
         "protocol_error",
         "oversized",
+        "skipped",
     }
     inventory = json.loads((swept["out"] / "inventory.json").read_text())
     addresses = {a for d in inventory["devices"] for a in d["addresses"]}
@@ -271,7 +285,7 @@ def test_no_packet_left_the_scope(swept):
         elif IP in packet:
             dst = IPv4Address(packet[IP].dst)
             assert (
-                dst in NETWORK
+                any(dst in net for net in NETWORKS)
                 or dst in DISCOVERY_GROUPS
                 or dst in allowed_broadcast
                 or (
@@ -297,7 +311,7 @@ def test_resume_skips_what_is_on_disk(swept, tmp_path):
             "sweep",
             "--netns",
             swept["scan_ns"],
-            str(NETWORK),
+            *map(str, NETWORKS),
             "--out",
             str(tmp_path),
             "--quiet",
@@ -326,6 +340,89 @@ def test_resume_skips_what_is_on_disk(swept, tmp_path):
     new = resumed[len(kept) :]
     assert not {key(r) for r in new} & kept_keys  # nothing done twice
     assert {key(r) for r in resumed} == {key(r) for r in swept["results"]}
+
+
+# ------------------------------------------------------------------ reach (issue 14)
+
+
+def _rows(results, probe, host):
+    return [r for r in results if r["probe"] == probe and r["target"].split(":")[0] == host]
+
+
+def test_ping_filtered_routed_hosts_are_found_by_the_tcp_fallback(swept):
+    routed = [h for h in PROFILE.hosts if PROFILE.subnet_of(h) is not None]
+    assert routed
+    for host in routed:
+        rows = _rows(swept["results"], "liveness", str(host.address))
+        assert [r["status"] for r in rows] == ["success"], host.name
+        assert ":" in rows[0]["target"]  # found by a TCP connect, not by ICMP
+    [summary] = [
+        r for r in swept["results"] if r["probe"] == "liveness" and r["target"] == "198.18.2.0/24"
+    ]
+    assert summary["counts"]["tcp_checked"] >= 250
+    assert summary["counts"]["tcp_skipped"] == 0
+    inventory = json.loads((swept["out"] / "inventory.json").read_text())
+    assert any("decided per target" in note for note in inventory["scan"]["limitations"])
+
+
+def test_a_camera_on_8080_is_followed_from_its_xaddrs_and_http_port(swept):
+    host = BY_NAME["hik-depot-8080"]
+    address = str(host.address)
+    onvif = {r["target"]: r for r in _rows(swept["results"], "onvif_device", address)}
+    assert onvif[f"{address}:8080"]["status"] == "success"
+    assert onvif[f"{address}:80"]["status"] == "refused"  # the default guess, before the XAddrs
+    seen = by_probe(swept["results"], "onvif_device")[address]
+    assert seen[("onvif", "manufacturer")] == ["HIKVISION"]
+    sadp = by_probe(swept["results"], "sadp")[address]
+    assert sadp[("sadp", "http_port")] == ["8080"]
+    http = {r["target"]: r["status"] for r in _rows(swept["results"], "http_banner", address)}
+    assert http[f"{address}:8080"] == "success"
+    assert http[f"{address}:80"] == "refused"
+    inventory = json.loads((swept["out"] / "inventory.json").read_text())
+    [device] = [d for d in inventory["devices"] if address in d["addresses"]]
+    assert device["maker"] == "hikvision"
+    assert device["covered"] == "covered"
+
+
+def test_every_web_port_is_asked_and_each_gets_a_row(swept):
+    from scanner.probes.http_banner import WEB_PORTS
+    from scanner.probes.tls_certificate import TLS_PORTS
+
+    host = str(BY_NAME["hik-lobby"].address)
+    http = {r["target"] for r in _rows(swept["results"], "http_banner", host)}
+    tls = {r["target"] for r in _rows(swept["results"], "tls_certificate", host)}
+    assert http == {f"{host}:{port}" for port in WEB_PORTS}
+    assert tls == {f"{host}:{port}" for port in TLS_PORTS}
+
+
+def test_discovery_writes_a_no_reply_row_for_every_silent_host(swept):
+    live = {r["target"].split(":")[0] for r in swept["results"] if r["probe"] == "arp"}
+    for probe in ("sadp", "dhip", "ws_discovery", "snmp"):
+        rows = [r for r in swept["results"] if r["probe"] == probe]
+        asked = {r["target"].split(":")[0] for r in rows}
+        assert live <= asked, probe
+        assert all(":" in r["target"] for r in rows), probe
+
+
+def test_no_hikvision_row_carries_a_dahua_conflict(swept):
+    inventory = json.loads((swept["out"] / "inventory.json").read_text())
+    for device in inventory["devices"]:
+        if device.get("maker") == "hikvision":
+            assert not any("dahua" in c for c in device.get("conflicts", [])), device["addresses"]
+
+
+def test_a_web_server_404_on_the_onvif_path_is_not_found(swept):
+    statuses = {
+        r["status"]
+        for r in swept["results"]
+        if r["probe"] == "onvif_device" and "HTTP 404" in (r.get("error") or "")
+    }
+    assert statuses <= {"not_found"}
+    inventory = json.loads((swept["out"] / "inventory.json").read_text())
+    assert not any(
+        note.startswith("onvif_device:") and "not_found" in note
+        for note in inventory["scan"]["limitations"]
+    )
 
 
 def test_passive_import_of_the_sweep_capture_finds_the_covered_devices(swept, tmp_path):

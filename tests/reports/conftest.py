@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,16 @@ def sample_inventory() -> Inventory:
 @pytest.fixture
 def hostile_inventory() -> Inventory:
     return make_inventory(HOSTILE)
+
+
+DATA = Path(__file__).parent / "data"
+#: A recorded sweep of the city-hall lab (examples/lab/city-hall.toml, 45 hosts), schema 1.2,
+#: recorded once so the filing reports have golden files without lab time.
+CITYHALL_INVENTORY = DATA / "cityhall-inventory.json"
+#: An awkward asset register for the same site: odd headers, mixed MAC and date spellings.
+CITYHALL_REGISTER = DATA / "cityhall-register.csv"
+
+
+@pytest.fixture
+def cityhall_inventory() -> Inventory:
+    return Inventory.model_validate_json(CITYHALL_INVENTORY.read_bytes())

@@ -28,10 +28,33 @@ def pdf_text(data: bytes) -> str:
     return f"pages: {len(pages)}\n{body}\n"
 
 
+def xlsx_text(data: bytes) -> str:
+    """Every sheet's cells as tab-separated text (the zip's timestamps vary by build)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    lines = []
+    for sheet in book.worksheets:
+        lines.append(
+            f"--- sheet {sheet.title} (freeze {sheet.freeze_panes}, "
+            f"filter {sheet.auto_filter.ref}) ---"
+        )
+        lines.extend(
+            "\t".join("" if v is None else str(v) for v in row)
+            for row in sheet.iter_rows(values_only=True)
+        )
+    return "\n".join(lines) + "\n"
+
+
+GOLDEN_NAMES = {ExportFormat.PDF: "sample.pdf.txt", ExportFormat.XLSX: "sample.xlsx.txt"}
+
+
 def comparable(inventory, fmt) -> tuple[Path, bytes]:
     data = render(inventory, fmt)
     if fmt is ExportFormat.PDF:
         return GOLDEN / "sample.pdf.txt", pdf_text(data).encode()
+    if fmt is ExportFormat.XLSX:
+        return GOLDEN / "sample.xlsx.txt", xlsx_text(data).encode()
     return GOLDEN / f"sample{fmt.suffix}", data
 
 
@@ -48,7 +71,7 @@ def test_golden(sample_inventory, fmt, update_golden):
 def test_every_format_has_a_golden_file():
     names = {p.name for p in GOLDEN.iterdir()}
     for fmt in ExportFormat:
-        expected = "sample.pdf.txt" if fmt is ExportFormat.PDF else f"sample{fmt.suffix}"
+        expected = GOLDEN_NAMES.get(fmt, f"sample{fmt.suffix}")
         assert expected in names
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from reports import ExportFormat, export
+from reports import ExportFormat, FilingFormat, export
 from scanner.cli import main
 from scanner.cli.outputs import publish_inventory
 from scanner.cli.report_command import RenderFormat
@@ -24,7 +24,8 @@ def inventory_file(tmp_path, sample_inventory):
 
 
 def test_render_formats_cover_every_export_format():
-    assert {f.value for f in ExportFormat} | {"table"} == {f.value for f in RenderFormat}
+    every = {f.value for f in ExportFormat} | {f.value for f in FilingFormat} | {"table"}
+    assert every == {f.value for f in RenderFormat}
 
 
 @pytest.mark.parametrize("fmt", [f.value for f in RenderFormat])
@@ -32,8 +33,13 @@ def test_report_renders_every_format(inventory_file, tmp_path, fmt):
     out = tmp_path / f"again.{fmt}"
     assert main(["report", str(inventory_file), "--format", fmt, "-o", str(out)]) == 0
     data = out.read_bytes()
-    if fmt == "pdf":
+    if fmt in {"pdf", "far-report-pdf"}:
         assert len(PdfReader(io.BytesIO(data)).pages) >= 1
+    elif fmt == "xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(data))["Devices"]
+        assert "198.18.0.10" in {c.value for c in sheet["A"]}
     else:
         assert b"198.18.0.10" in data
 

@@ -106,3 +106,62 @@ def test_results_round_trip_through_json():
     assert (
         ProbeResult.model_validate_json(json.dumps(json.loads(result.model_dump_json()))) == result
     )
+
+
+class Announcer:
+    """A discovery probe: the first live host announces a web port, the others stay silent."""
+
+    info: ClassVar[ProbeInfo] = ProbeInfo(
+        name="announcer",
+        summary="test",
+        kind="network",
+        transport="udp",
+        ports=(37020,),
+        fields=("sadp.http_port",),
+        after_liveness=True,
+    )
+
+    async def discover(self, targets, ctx):
+        import time
+
+        first = min(targets)
+        obs = ObservationSet("announcer", first, port=37020)
+        obs.add("sadp", "http_port", "8123")
+        return [obs.result(f"{first}:37020", time.monotonic())]
+
+
+class Knocker:
+    """An endpoint probe: port 1 by default, plus any announced HttpPort."""
+
+    info: ClassVar[ProbeInfo] = ProbeInfo(
+        name="knocker", summary="test", kind="host", transport="tcp", ports=(1,), fields=()
+    )
+
+    def endpoints(self, host, leads):
+        from scanner.probes.base import Endpoint
+
+        ports = [1] + [int(o.value) for o in leads if o.key == "sadp.http_port"]
+        return [Endpoint(host=host, port=port) for port in ports]
+
+    async def probe_endpoint(self, endpoint, ctx):
+        import time
+
+        return ObservationSet("knocker", endpoint.host).result(endpoint.target, time.monotonic())
+
+    async def probe(self, host, ctx):
+        raise AssertionError("the sweeper runs an endpoint probe per endpoint")
+
+
+async def test_announced_ports_are_followed_once_each():
+    results = await collect(probes=[Finder(), Announcer(), Knocker()])
+    knocked = sorted(r.target for r in results if r.probe == "knocker")
+    live = sorted(r.target for r in results if r.probe == "finder")
+    first = min(live, key=lambda t: IPv4Address(t))
+    assert knocked == sorted([f"{t}:1" for t in live] + [f"{first}:8123"])
+
+
+async def test_every_silent_discovery_target_gets_a_no_reply_row():
+    results = await collect(probes=[Finder(), Announcer()])
+    rows = {r.target: r.status for r in results if r.probe == "announcer"}
+    live = sorted((r.target for r in results if r.probe == "finder"), key=IPv4Address)
+    assert rows == {f"{t}:37020": ("success" if t == live[0] else "no_reply") for t in live}

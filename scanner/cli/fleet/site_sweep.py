@@ -16,12 +16,19 @@ from ipaddress import IPv4Address
 from typing import Final
 
 from fingerprints import identify
-from reports import HistoryError, HistoryStore, ScanInfo, build_inventory
+from reports import (
+    HistoryError,
+    HistoryStore,
+    ScanInfo,
+    build_inventory,
+    liveness_facts,
+    scan_limitations,
+)
 from reports.history import resolve_url
 from reports.scan_jobs import JobRow, JobState, JobStore
 from scanner import __version__
 from scanner.cli.common import CliError, load_db
-from scanner.cli.sweep_command import _limitations, _load_settings
+from scanner.cli.sweep_command import _load_settings
 from scanner.errors import NetworkSafetyError, ScopeError
 from scanner.fleet.config import ConfigError, FleetConfig, SiteConfig
 from scanner.limits import Limits
@@ -117,6 +124,7 @@ def _record(site: SiteConfig, history: HistoryStore, jobs: JobStore, job: JobRow
         p.info.name for p in select_probes(list(site.probes) if site.probes else None)
     )
     status_counts = tally_statuses(results)
+    reach = liveness_facts(results)
     identities = identify([obs for r in results for obs in r.observations], db)
     scope = site.scope()
     settings = _load_settings(site.credentials, None)
@@ -132,7 +140,12 @@ def _record(site: SiteConfig, history: HistoryStore, jobs: JobStore, job: JobRow
         operator=site.operator or job.submitted_by,
         site=site.name,
         limitations=(
-            *_limitations(probe_names, status_counts, settings),
+            *scan_limitations(
+                probe_names,
+                status_counts,
+                liveness=reach,
+                onvif_credentials=settings.onvif_password is not None,
+            ),
             *(f"{s.cidr} is used for: {s.use}" for s in site.scopes if s.use),
         ),
     )

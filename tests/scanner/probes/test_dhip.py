@@ -110,3 +110,17 @@ async def test_unicast_discovery_on_loopback():
         [result] = await PROBE.discover([host], loopback_ctx())
     assert result.status == "success"
     assert {o.field for o in result.observations} >= {"model", "serial", "vendor", "mac"}
+
+
+def test_announced_web_ports_become_leads():
+    from scanner.probes.dhip import observations_from
+
+    body = (
+        b'{"mac":"4c:11:bf:c2:0b:9d","method":"client.notifyDevInfo","params":{"deviceInfo":'
+        b'{"DeviceType":"IPC-HDW5421S","SerialNo":"3J01B2DPAZ00042","HttpPort":8081,'
+        b'"HttpsPort":7443}}}\n'
+    )
+    reply = parse_reply(build_probe(body))
+    obs = observations_from(reply, IPv4Address("198.18.0.30"))
+    leads = {o.key: o.value for o in obs.items if o.key.endswith("_port")}
+    assert leads == {"dhip.http_port": "8081", "dhip.https_port": "7443"}

@@ -93,3 +93,47 @@ def test_parser_never_raises_anything_but_parse_error(data):
 def test_arbitrary_bytes(data):
     with contextlib.suppress(ProbeParseError):
         parse_reply(data)
+
+
+def test_every_web_port_plus_the_announced_ones():
+    from scanner.probes.http_banner import PROBE, WEB_PORTS
+    from scanner.probes.tls_certificate import PROBE as TLS
+    from scanner.probes.tls_certificate import TLS_PORTS
+    from scanner.results import Observation
+
+    def lead(key, value):
+        protocol, field = key.split(".")
+        return Observation(host=HOST, protocol=protocol, field=field, value=value)
+
+    leads = [
+        lead("sadp.http_port", "8080"),
+        lead("dhip.http_port", "8181"),
+        lead("dhip.http_port", "junk"),
+        lead("dhip.https_port", "9443"),
+    ]
+    assert [e.port for e in PROBE.endpoints(HOST, leads)] == [*WEB_PORTS, 8181]
+    assert [e.port for e in TLS.endpoints(HOST, leads)] == [*TLS_PORTS, 9443]
+    assert all(e.tls for e in TLS.endpoints(HOST, leads))
+
+
+async def test_a_port_that_speaks_another_protocol_is_not_found_at_once():
+    import time
+
+    from scanner.probes.base import Endpoint, run_host_probe
+    from scanner.probes.http_banner import PROBE
+
+    from .loopback import fresh_address, loopback_ctx, tcp_server
+
+    host = fresh_address()
+
+    async def sdk_frame(reader, writer):
+        writer.write(bytes.fromhex("000000100000001e0000001e00000000"))  # Hikvision port 8000
+        await writer.drain()
+        await reader.read(1024)
+
+    started = time.monotonic()
+    async with tcp_server(host, 8000, sdk_frame):
+        result = await run_host_probe(PROBE, host, loopback_ctx(), Endpoint(host=host, port=8000))
+    assert result.status == "not_found"
+    assert result.target == f"{host}:8000"
+    assert time.monotonic() - started < 0.5  # no idle timeout waited out

@@ -52,6 +52,41 @@ async def test_tcp_fallback_when_icmp_is_unavailable(monkeypatch):
     async with tcp_server(host, 554, silent):
         results = await PROBE.discover([host, refused_only, absent], loopback_ctx())
     by = {r.target: r for r in results}
-    assert [o.value for o in by[str(host)].observations] == ["554"]
+    assert [o.value for o in by[f"{host}:554"].observations] == ["554"]
     # loopback answers RST for every closed port, so every loopback address "exists"
     assert str(refused_only) in by
+
+
+async def test_one_pingable_host_does_not_hide_the_silent_ones(monkeypatch):
+    pingable, filtered = fresh_address(), fresh_address()
+
+    async def only_one_pings(targets, ctx):
+        return {pingable}
+
+    monkeypatch.setattr("scanner.probes.liveness._icmp_sweep", only_one_pings)
+
+    async def silent(reader, writer):
+        await reader.read(1)
+
+    async with tcp_server(filtered, 80, silent):
+        results = await PROBE.discover([pingable, filtered], loopback_ctx())
+    by = {r.target: r for r in results}
+    assert by[str(pingable)].status == "success"
+    assert by[f"{filtered}:80"].status == "success"  # TCP-checked although ICMP worked nearby
+
+
+async def test_a_capped_fallback_records_what_it_skipped(monkeypatch):
+    async def nobody_pings(targets, ctx):
+        return set()
+
+    monkeypatch.setattr("scanner.probes.liveness._icmp_sweep", nobody_pings)
+    monkeypatch.setattr("scanner.probes.liveness.MAX_TCP_TARGETS", 1)
+    first, second = fresh_address(), fresh_address()
+    results = await PROBE.discover([first, second], loopback_ctx())
+    assert results[0].target == str(first)  # checked: loopback answers RST
+    summary = next(r for r in results if r.target.endswith("/24"))
+    assert summary.status == "skipped"
+    assert summary.counts["tcp_checked"] == 1
+    assert summary.counts["tcp_skipped"] == 1
+    assert summary.counts["targets"] == 2
+    assert "capped" in summary.error

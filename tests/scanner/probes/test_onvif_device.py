@@ -238,3 +238,95 @@ async def test_an_xml_bomb_is_a_protocol_error():
         result = await run_host_probe(PROBE, host, loopback_ctx())
     assert result.status == "protocol_error"
     assert "unsafe XML" in result.error
+
+
+def _fixed_reply(reply):
+    async def handler(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    return handler
+
+
+async def test_a_web_servers_404_is_not_found_not_a_protocol_error():
+    host = fresh_address()
+    reply = http_response("404 Not Found", [("Content-Type", "text/html")], b"<h1>404</h1>")
+    async with tcp_server(host, 80, _fixed_reply(reply)):
+        result = await run_host_probe(PROBE, host, loopback_ctx())
+    assert result.status == "not_found"
+    assert result.target == f"{host}:80"
+    assert "HTTP 404" in result.error
+
+
+async def test_a_catch_all_html_page_is_not_found():
+    host = fresh_address()
+    reply = http_response("200 OK", [("Content-Type", "text/html")], b"<html>login</html>")
+    async with tcp_server(host, 80, _fixed_reply(reply)):
+        result = await run_host_probe(PROBE, host, loopback_ctx())
+    assert result.status == "not_found"
+    assert "not SOAP" in result.error
+
+
+async def test_a_device_refusing_everything_is_auth_required_with_its_fault_kept():
+    host = fresh_address()
+
+    async def handler(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        body = await reader.readexactly(length)
+        if b"GetSystemDateAndTime" in body:
+            reply = http_response("200 OK", [], CLOCK)
+        else:
+            reply = http_response("400 Bad Request", [], FAULT)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    async with tcp_server(host, 80, handler):
+        result = await run_host_probe(PROBE, host, loopback_ctx())
+    assert result.status == "auth_required", result.error
+    assert any(o.field == "fault" and "NotAuthorized" in o.value for o in result.observations)
+
+
+def test_xaddrs_name_the_endpoint_and_only_ipv4_http_urls_are_followed():
+    from ipaddress import IPv4Address
+
+    from scanner.probes.onvif_device import endpoint_from_xaddr
+    from scanner.results import Observation
+
+    endpoint = endpoint_from_xaddr("http://198.18.2.10:8080/onvif/device_service")
+    assert (endpoint.host, endpoint.port, endpoint.path, endpoint.tls) == (
+        IPv4Address("198.18.2.10"),
+        8080,
+        "/onvif/device_service",
+        False,
+    )
+    assert endpoint_from_xaddr("https://198.18.2.10/onvif/device_service").port == 443
+    assert endpoint_from_xaddr("http://[fe80::1]/onvif/device_service") is None
+    assert endpoint_from_xaddr("http://camera.local/onvif") is None
+    assert endpoint_from_xaddr("ftp://198.18.2.10/x") is None
+    assert endpoint_from_xaddr("http://198.18.2.10:99999/x") is None
+    host = IPv4Address("198.18.2.10")
+    lead = Observation(
+        host=host,
+        protocol="wsdiscovery",
+        field="xaddrs",
+        value="http://198.18.2.10:8080/onvif/device_service",
+    )
+    assert [e.port for e in PROBE.endpoints(host, [lead, lead])] == [8080]
+    assert [e.port for e in PROBE.endpoints(host, [])] == [80]
+
+
+async def test_the_announced_endpoint_is_probed_at_its_port_and_path():
+    from scanner.probes.base import Endpoint
+
+    host = fresh_address()
+    handler, calls = soap_server()
+    async with tcp_server(host, 8080, handler):
+        endpoint = Endpoint(host=host, port=8080, path="/onvif/device_service")
+        result = await run_host_probe(PROBE, host, loopback_ctx(), endpoint)
+    assert result.target == f"{host}:8080"
+    assert [c[0] for c in calls][:2] == ["GetSystemDateAndTime", "GetCapabilities"]
+    assert result.status in {"success", "auth_required"}

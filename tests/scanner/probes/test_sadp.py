@@ -91,10 +91,17 @@ async def test_unicast_probe_pairs_by_uuid():
     assert len(server.received) == 1
     [result] = results
     assert result.status == "success"
-    assert result.target == str(host)
+    assert result.target == f"{host}:37020"
     assert {o.field for o in result.observations} >= {"model", "serial", "mac", "oem_code"}
 
 
 async def test_no_answer_is_one_no_reply_result():
     results = await PROBE.discover([fresh_address()], loopback_ctx())
     assert [(r.target, r.status) for r in results] == [("*", "no_reply")]
+
+
+def test_the_announced_http_port_becomes_a_lead():
+    reply = parse_reply(CAPTURE.read_bytes())
+    assert reply.http_port == "80"
+    obs = observations_from(reply, IPv4Address("198.18.0.10"))
+    assert [o.value for o in obs.items if o.key == "sadp.http_port"] == ["80"]
