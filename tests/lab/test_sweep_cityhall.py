@@ -495,7 +495,10 @@ def test_third_party_daemons_are_read_and_never_called_covered(swept):
     for host in daemon_hosts:
         address = str(host.address)
         mine = [r for r in swept["results"] if r["target"].split(":")[0] == address]
-        assert {r["status"] for r in mine} <= {"success", "refused", "no_reply", "protocol_error"}
+        # A daemon's answer is read (success), or the port is shut (refused), silent (no_reply)
+        # or not the protocol's: nginx's real 404 on the ONVIF path is not_found. Never a
+        # timeout, an error or a crash.
+        assert {r["status"] for r in mine} <= {"success", "refused", "no_reply", "not_found"}
         if "sshd" in host.daemons:
             assert _first(ssh, address, ("ssh", "banner")).startswith("SSH-2.0-OpenSSH_")
         if "telnetd" in host.daemons:

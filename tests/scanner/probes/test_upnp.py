@@ -169,7 +169,7 @@ async def test_search_then_description():
     handler, requests = _serving(body)
     [result], searches = await _sweep(host, f"http://{host}:49152/rootDesc.xml", handler)
     assert result.status == "success", result.error
-    assert result.target == str(host)
+    assert result.target == f"{host}:1900"
     fields = {(o.field, o.value) for o in result.observations}
     assert ("manufacturer", "Justin Maggard") in fields
     assert ("friendly_name", "deb-dlna") in fields
@@ -280,4 +280,4 @@ async def test_an_answer_that_waits_for_mx_is_still_heard():
     finally:
         transport.close()
     assert result.status == "success"
-    assert result.target == str(host)
+    assert result.target == f"{host}:1900"
