@@ -288,6 +288,7 @@ class ProbeContext:
         max_bytes: int | None = None,
         tls: bool = False,
         complete: Callable[[bytes], bool] | None = None,
+        respond: Callable[[bytes], bytes] | None = None,
     ) -> TcpReply:
         """Connect, send ``payload`` (may be empty), read until close, cap or deadline.
 
@@ -296,17 +297,19 @@ class ProbeContext:
         message, so keep-alive peers (RTSP, HTTP/1.1) do not cost an idle timeout. An exchange
         that times out before any byte arrives is tried once more with doubled deadlines:
         under load a dropped SYN or a busy embedded server looks exactly like that, and one
-        retry turns most such losses back into evidence.
+        retry turns most such losses back into evidence. ``respond`` is given each chunk read
+        and returns bytes to send back at once (telnet option refusals); the same caps and
+        deadlines bound the whole conversation.
         """
         addr = self.check(host)
         cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
         try:
-            return await self._exchange_once(addr, port, payload, cap, tls, complete, 1.0)
+            return await self._exchange_once(addr, port, payload, cap, tls, complete, 1.0, respond)
         except ExchangeError as exc:
             if exc.status is not ProbeStatus.TIMEOUT or self.remaining_s() <= 0:
                 raise
             self.retries += 1
-            return await self._exchange_once(addr, port, payload, cap, tls, complete, 2.0)
+            return await self._exchange_once(addr, port, payload, cap, tls, complete, 2.0, respond)
 
     async def _exchange_once(
         self,
@@ -317,6 +320,7 @@ class ProbeContext:
         tls: bool,
         complete: Callable[[bytes], bool] | None,
         stretch: float,
+        respond: Callable[[bytes], bytes] | None = None,
     ) -> TcpReply:
         await self.window.acquire()
         outcome = Outcome.OK
@@ -378,6 +382,7 @@ class ProbeContext:
                     allow_empty=tls,
                     complete=complete,
                     stretch=stretch,
+                    respond=respond,
                 )
             except ExchangeError as exc:
                 if exc.status is ProbeStatus.TIMEOUT:
@@ -431,6 +436,7 @@ class ProbeContext:
         allow_empty: bool = False,
         complete: Callable[[bytes], bool] | None = None,
         stretch: float = 1.0,
+        respond: Callable[[bytes], bytes] | None = None,
     ) -> TcpReply:
         chunks: list[bytes] = []
         size = 0
@@ -447,6 +453,9 @@ class ProbeContext:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
+                    if respond is not None and (answer := respond(chunk)):
+                        writer.write(answer)
+                        await writer.drain()
                     if complete is not None and complete(b"".join(chunks)):
                         break
         except TimeoutError:
@@ -504,6 +513,7 @@ class ProbeContext:
         max_replies: int = 4096,
         max_bytes: int | None = None,
         expect_sources: int | None = None,
+        min_quiet_s: float = 0.0,
     ) -> CollectResult:
         """Send one datagram to each destination from one socket and collect the replies.
 
@@ -512,6 +522,8 @@ class ProbeContext:
         segment. Collection stops once replies stop (:meth:`_quiet_window`), and at the latest
         ``wait_s`` after the last send, after ``max_replies``, or once ``expect_sources``
         distinct hosts answered. Replies from out-of-scope sources are dropped unread.
+        ``min_quiet_s`` raises the quiet floor for a protocol whose devices may wait longer
+        before answering (SSDP's MX).
         """
         cap = min(max_bytes or self.limits.max_reply_bytes, self.limits.max_reply_bytes)
         for addr in unicast:
@@ -549,7 +561,7 @@ class ProbeContext:
                     continue
                 sent += 1
                 self.packets_sent += 1
-            await self._quiet_window(collector, self._clock(), wait_s)
+            await self._quiet_window(collector, self._clock(), wait_s, min_quiet_s)
         finally:
             transport.close()
         return CollectResult(
@@ -560,7 +572,9 @@ class ProbeContext:
             collector.over_limit,
         )
 
-    async def _quiet_window(self, collector: _Collector, last_send: float, wait_s: float) -> None:
+    async def _quiet_window(
+        self, collector: _Collector, last_send: float, wait_s: float, min_quiet_s: float = 0.0
+    ) -> None:
         """Wait until replies stop: ``quiet`` without one, never past ``wait_s`` after the send.
 
         ``quiet`` is the longer of the configured floor and four times the widest gap seen
@@ -571,7 +585,7 @@ class ProbeContext:
         Appendix I; OASIS WS-Discovery 1.1 §3.1.3).
         """
         hard_end = last_send + self._bounded(wait_s)
-        floor = min(self.limits.discovery_quiet_s, wait_s)
+        floor = min(max(self.limits.discovery_quiet_s, min_quiet_s), wait_s)
         while not collector.done.is_set():
             now = self._clock()
             last_event = max(last_send, collector.last_reply or last_send)

@@ -91,7 +91,17 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
         }
     ),
     "upnp": frozenset(
-        {"server_header", "manufacturer", "model", "friendly_name", "location", "usn"}
+        {
+            "server_header",
+            "manufacturer",
+            "model",
+            "model_number",
+            "serial",
+            "friendly_name",
+            "udn",
+            "location",
+            "usn",
+        }
     ),
     # Passive capture only (scanner.passive): what a device says of itself without being asked.
     "dhcp": frozenset({"hostname", "vendor_class", "param_list"}),
@@ -100,6 +110,7 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     "snmp": frozenset({"sysdescr", "sysobjectid"}),
     "telnet": frozenset({"banner"}),
     "ssh": frozenset({"banner"}),
+    "ftp": frozenset({"banner"}),
     "tcp": frozenset({"open_port"}),
     "nmap": frozenset({"service", "product", "version", "extrainfo", "devicetype", "cpe"}),
     # Behind the recorder (issue 9): identity read with a login, and the cameras a recorder lists.

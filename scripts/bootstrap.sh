@@ -14,6 +14,8 @@ VENV=${VENV:-.venv}
 # Celery broker the site-worker tests start on a Unix socket; masscan: the second speed anchor of
 # benchmarks/sweep_scale.py; lighttpd: a third-party HTTP digest (RFC 7616) server for the
 # credentialed-probe tests. One package per line, so branches that add one merge cleanly.
+# openssh-server, inetutils-telnetd + inetutils-inetd, vsftpd, nginx, wsdd, minidlna: real
+# third-party daemons the lab runs inside its host namespaces (scanner/lab/daemons.py).
 APT_PACKAGES=(
     iproute2 nmap nftables tcpdump python3-venv python3-pip procps
     libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium
@@ -21,7 +23,16 @@ APT_PACKAGES=(
     redis-server
     masscan
     lighttpd
+    openssh-server
+    inetutils-telnetd
+    inetutils-inetd
+    vsftpd
+    nginx
+    wsdd
+    minidlna
 )
+# The lab starts these itself, inside namespaces; the machine's own network must not get them.
+LAB_DAEMON_SERVICES=(ssh inetutils-inetd vsftpd nginx wsdd minidlna)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -34,7 +45,22 @@ if ((${#missing[@]})); then
     fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # policy-rc.d exit 101 = "do not start services": installing a daemon package must not open
+    # ports in the root namespace (Debian starts them on install otherwise).
+    own_policy=no
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        own_policy=yes
+    fi
+    apt-get install -y -q --no-install-recommends "${missing[@]}" || status=$?
+    if [ "$own_policy" = yes ]; then rm -f /usr/sbin/policy-rc.d; fi
+    if [ "${status:-0}" -ne 0 ]; then exit "$status"; fi
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        for unit in "${LAB_DAEMON_SERVICES[@]}"; do
+            systemctl disable --now "$unit" >/dev/null 2>&1 || true
+        done
+    fi
 fi
 
 PYTHON=${PYTHON:-python3}

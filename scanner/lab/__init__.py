@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +22,12 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict
 
 from scanner.errors import LabError
+from scanner.lab.daemons import start_daemons, stop_daemons
 from scanner.lab.profile import LabProfile, load_profile
 from scanner.lab.topology import (
     PREFIX,
     build,
+    host_namespace,
     lab_links,
     lab_namespaces,
     remove_links,
@@ -36,6 +39,7 @@ __all__ = ["LabStatus", "down", "load_profile", "status", "up"]
 
 STATE_ROOT: Final = Path("/run/ndaa-scan/labs")
 _LAB_NAME: Final = re.compile(r"[a-z0-9]{1,12}")
+_HOST_NS: Final = re.compile(rf"{PREFIX}[a-z0-9]{{1,12}}-h[0-9]+")
 _READY_TIMEOUT_S: Final = 20.0
 _STOP_TIMEOUT_S: Final = 5.0
 
@@ -162,11 +166,15 @@ def up(profile_path: Path, lab: str | None = None, *, root_link: bool = False) -
         ready.unlink(missing_ok=True)
         log_path = state / "responder.log"
         pid = _start_responder(name, profile_path, ready, log_path)
+        daemon_pids = start_daemons(
+            [(host_namespace(name, i), host) for i, host in enumerate(profile.hosts)], state
+        )
         (state / "state.json").write_text(
             json.dumps(
                 {
                     "lab": name,
                     "pid": pid,
+                    "daemon_pids": daemon_pids,
                     "profile": str(profile_path.resolve()),
                     "hosts": len(profile.hosts),
                     "network": str(profile.network),
@@ -189,13 +197,12 @@ def down(lab: str | None = None) -> list[str]:
     labs = {lab} if lab else _known_labs()
     for name in sorted(labs):
         _stop(_responder_pids(name))
+        # Third-party daemons live inside the lab's namespaces, so the namespaces find them
+        # even when `lab up` died before writing any state.
+        stop_daemons([ns for ns in lab_namespaces(name) if _HOST_NS.fullmatch(ns)])
         remove_links(lab_links(name))
         remove_namespaces(lab_namespaces(name))
-        state = _state_dir(name)
-        for child in state.glob("*"):
-            child.unlink(missing_ok=True)
-        if state.exists():
-            state.rmdir()
+        shutil.rmtree(_state_dir(name), ignore_errors=True)
     return sorted(labs)
 
 

@@ -21,6 +21,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scanner.errors import LabError
+from scanner.lab.daemons import DaemonName, daemon_ports
 from scanner.results import normalize_mac
 from scanner.scope import LAB_NETWORK
 
@@ -43,6 +44,7 @@ __all__ = [
     "ScaleMix",
     "SnmpService",
     "TlsCertificate",
+    "UpnpService",
     "load_profile",
 ]
 
@@ -92,7 +94,8 @@ def _check_b64(value: str | None) -> str | None:
 class GroundTruth(_Strict):
     """What the simulated device really is: the answer the scanner should reach."""
 
-    maker: str | None = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    #: Left out (None) when the true producer is unknown or not a hardware maker (a Debian VM).
+    maker: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]*$")
     brand: str | None = None
     model: str | None = None
     covered: bool
@@ -297,6 +300,41 @@ class SnmpService(_Strict):
     )
 
 
+class UpnpService(_Strict):
+    """UPnP: SSDP answers on UDP 1900 (+ group 239.255.255.250) and the device description.
+
+    The description is served over HTTP at ``http://{address}:{port}{path}`` (the SSDP
+    ``LOCATION``) by its own small server; other paths there answer 404, as libupnp does.
+    """
+
+    port: int = Field(default=49152, ge=1, le=65535, description="TCP port of the description")
+    path: str = Field(default="/rootDesc.xml", pattern=r"^/[!-~]{0,200}$")
+    server: str = Field(
+        description="SSDP SERVER and HTTP Server header: 'OS/ver UPnP/1.0 product/ver'"
+    )
+    device_type: str = "urn:schemas-upnp-org:device:Basic:1"
+    friendly_name: str = ""
+    manufacturer: str = ""
+    manufacturer_url: str = ""
+    model_name: str = ""
+    model_number: str = ""
+    model_description: str = ""
+    model_url: str = ""
+    serial: str = ""
+    udn: str = "uuid:{mac_hex_lower}-0000-1000-8000-{mac_hex_lower}"
+    presentation_url: str = ""
+    location: str | None = Field(
+        default=None, description="LOCATION to announce instead of the description URL (hostile)"
+    )
+    max_age: int = Field(default=1800, ge=0, le=86400)
+    raw_description_b64: str | None = Field(default=None, description="hostile: serve this")
+
+    @field_validator("raw_description_b64")
+    @classmethod
+    def _b64(cls, value: str | None) -> str | None:
+        return _check_b64(value)
+
+
 class BannerService(_Strict):
     """A TCP port that sends fixed bytes (telnet banner, SDK port frame) or stays silent."""
 
@@ -358,9 +396,12 @@ class LabHost(_Strict):
     sadp: SadpService | None = None
     dhip: DhipService | None = None
     snmp: SnmpService | None = None
+    upnp: UpnpService | None = None
     tcp: tuple[BannerService, ...] = ()
     #: Cameras behind this recorder (ground truth only; see :class:`ChannelTruth`).
     channels: tuple[ChannelTruth, ...] = ()
+    #: Real Debian daemons started in this host's namespace (scanner.lab.daemons).
+    daemons: tuple[DaemonName, ...] = ()
     behind: str | None = Field(
         default=None,
         description="name of a router host this host sits behind; for a main-network address "
@@ -380,13 +421,28 @@ class LabHost(_Strict):
         tcp = [s.port for s in self.http] + [s.port for s in self.tcp]
         if self.rtsp:
             tcp.append(self.rtsp.port)
+        if self.upnp:
+            tcp.append(self.upnp.port)
+        if self.onvif and self.upnp and self.onvif.port == self.upnp.port:
+            raise ValueError(f"host {self.name}: onvif and the UPnP description share a port")
         if len(set(tcp)) != len(tcp):
             raise ValueError(f"host {self.name}: two TCP services on one port")
         if self.onvif and self.onvif.port in {s.port for s in self.tcp}:
             raise ValueError(f"host {self.name}: onvif port {self.onvif.port} is a banner port")
         if self.onvif and any(s.port == self.onvif.port and s.tls for s in self.http):
             raise ValueError(f"host {self.name}: onvif is served over plain HTTP only")
+        self._daemon_ports_free()
         return self
+
+    def _daemon_ports_free(self) -> None:
+        if len(set(self.daemons)) != len(self.daemons):
+            raise ValueError(f"host {self.name}: a daemon is named twice")
+        taken = {("tcp", port) for port in self.tcp_ports()}
+        taken |= {("udp", port) for port in self.udp_ports()}
+        clash = sorted(set(daemon_ports(self.daemons)) & taken)
+        if clash:
+            shown = ", ".join(f"{proto}/{port}" for proto, port in clash)
+            raise ValueError(f"host {self.name}: daemons and responders both use {shown}")
 
     def tcp_ports(self) -> list[int]:
         """Every TCP port the host listens on."""
@@ -395,6 +451,21 @@ class LabHost(_Strict):
             ports.add(self.rtsp.port)
         if self.onvif:
             ports.add(self.onvif.port)
+        if self.upnp:
+            ports.add(self.upnp.port)
+        return sorted(ports)
+
+    def udp_ports(self) -> list[int]:
+        """Every UDP port the host's responders answer on."""
+        ports = {1900} if self.upnp else set()
+        if self.onvif and self.onvif.discovery:
+            ports.add(3702)
+        if self.sadp:
+            ports.add(37020)
+        if self.dhip:
+            ports.add(37810)
+        if self.snmp:
+            ports.add(self.snmp.port)
         return sorted(ports)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from scanner.lab.profile import HttpService, LabHost, LabProfile, TlsCertificate, load_profile
-from scanner.lab.responders import banner, dhip, http, onvif, rtsp, sadp, snmp, tls
+from scanner.lab.responders import banner, dhip, http, onvif, rtsp, sadp, snmp, tls, upnp
 from scanner.lab.responders.common import HostContext, TcpHandler, abort_with_rst, render_reply
 from scanner.lab.responders.udp import UdpEndpoint, open_udp
 from scanner.lab.topology import farm_namespace, host_namespace
@@ -46,6 +46,7 @@ DHIP_GROUP: Final = "239.255.255.251"  # fingerprints.md §7.1
 WSD_PORT: Final = 3702
 SADP_PORT: Final = 37020
 DHIP_PORT: Final = 37810
+SSDP_PORT: Final = 1900  # UPnP Device Architecture 1.1 §1.3, on the WS-Discovery group
 _BACKLOG: Final = 4096
 _CLOSE_TIMEOUT_S: Final = 2.0
 _TLS_HANDSHAKE_S: Final = 10.0
@@ -79,6 +80,8 @@ def tcp_handler_for(ctx: HostContext, port: int) -> TcpHandler | None:
         return http.handler(ctx, None, device)
     if host.rtsp and host.rtsp.port == port:
         return rtsp.handler(ctx, host.rtsp)
+    if host.upnp and host.upnp.port == port:
+        return upnp.handler(ctx, host.upnp)
     for service_ in host.tcp:
         if service_.port == port:
             return banner.handler(ctx, service_)
@@ -96,6 +99,8 @@ def udp_ports(host: LabHost) -> dict[int, tuple[str, ...]]:
         ports[DHIP_PORT] = (DHIP_GROUP,)
     if host.snmp:
         ports[host.snmp.port] = ()
+    if host.upnp:
+        ports[SSDP_PORT] = (WSD_GROUP,)
     return ports
 
 
@@ -112,6 +117,8 @@ def udp_answer(port: int) -> Callable[[HostContext, bytes], bytes | None]:
             return dhip.reply(ctx, host.dhip, data)
         if host.snmp and port == host.snmp.port:
             return snmp.reply(ctx, host.snmp, data)
+        if port == SSDP_PORT and host.upnp:
+            return upnp.ssdp_reply(ctx, host.upnp, data)
         return None
 
     return answer

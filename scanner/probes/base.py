@@ -279,6 +279,7 @@ async def collect_and_parse(
     group: IPv4Address | None,
     broadcast: bool = False,
     observe: Callable[[Datagram], ObservationSet | None],
+    min_quiet_s: float = 0.0,
 ) -> list[ProbeResult]:
     """Send, collect and turn each in-scope answering host into a result.
 
@@ -295,6 +296,7 @@ async def collect_and_parse(
             broadcast=broadcast,
             wait_s=DISCOVERY_WAIT_S,
             max_replies=max(64, (len(targets) + 1024) * MAX_REPLIES_PER_HOST),
+            min_quiet_s=min_quiet_s,
         )
     except ScopeViolation as exc:
         return [failed_result(name, "*", ProbeStatus.OUT_OF_SCOPE, str(exc), started)]

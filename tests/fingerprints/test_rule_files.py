@@ -153,7 +153,7 @@ def test_verifier_catches_identifying_shapes_and_unprobed_fields():
         "broken4.unprobed-field",
     }
     assert "demands no maker-naming literal" in failed["broken4.serial-called-identifying"]
-    assert "no probe emits ssh.banner" in failed["broken4.unprobed-field"]
+    assert "no probe emits cdp.software" in failed["broken4.unprobed-field"]
 
 
 @pytest.mark.parametrize(

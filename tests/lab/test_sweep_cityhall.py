@@ -466,3 +466,70 @@ def test_passive_import_of_the_sweep_capture_finds_the_covered_devices(swept, tm
     assert not wrong, f"passive called non-covered hosts covered: {wrong}"
     found = {a for a, m in passive_covered.items() if active_covered.get(a) == m}
     assert len(found) >= 0.9 * len(active_covered), sorted(set(active_covered) - found)
+
+
+# ---- issue 14: Debian's own daemons and the UPnP hosts (198.18.0.100-.112) ----------------------
+
+
+def _verdicts(swept):
+    inventory = json.loads((swept["out"] / "inventory.json").read_text())
+    return {a: d for d in inventory["devices"] for a in d["addresses"]}
+
+
+def _first(seen, address, key):
+    values = seen[address][key]
+    assert values, (address, key)
+    return values[0]
+
+
+def test_third_party_daemons_are_read_and_never_called_covered(swept):
+    daemon_hosts = [h for h in PROFILE.hosts if h.daemons]
+    assert len(daemon_hosts) >= 6
+    ssh = by_probe(swept["results"], "ssh_banner")
+    telnet = by_probe(swept["results"], "telnet_banner")
+    ftp = by_probe(swept["results"], "ftp_banner")
+    http = by_probe(swept["results"], "http_banner")
+    upnp = by_probe(swept["results"], "upnp")
+    wsd = by_probe(swept["results"], "ws_discovery")
+    verdicts = _verdicts(swept)
+    for host in daemon_hosts:
+        address = str(host.address)
+        mine = [r for r in swept["results"] if r["target"].split(":")[0] == address]
+        # A daemon's answer is read (success), or the port is shut (refused), silent (no_reply)
+        # or not the protocol's: nginx's real 404 on the ONVIF path is not_found. Never a
+        # timeout, an error or a crash.
+        assert {r["status"] for r in mine} <= {"success", "refused", "no_reply", "not_found"}
+        if "sshd" in host.daemons:
+            assert _first(ssh, address, ("ssh", "banner")).startswith("SSH-2.0-OpenSSH_")
+        if "telnetd" in host.daemons:
+            assert _first(telnet, address, ("telnet", "banner")).endswith("login:")
+        if "ftpd" in host.daemons:
+            assert _first(ftp, address, ("ftp", "banner")).startswith("220 (vsFTPd ")
+        if "nginx" in host.daemons:
+            assert _first(http, address, ("http", "server_header")).startswith("nginx/")
+            assert "Transfer-Encoding" in _first(http, address, ("http", "header_names"))
+            assert _first(http, address, ("http", "title")) == host.name  # dechunked body
+        if "minidlna" in host.daemons:
+            assert _first(upnp, address, ("upnp", "manufacturer")) == "Justin Maggard"
+        if "wsdd" in host.daemons:
+            assert address not in wsd  # a Windows-style WS-Discovery host is not a camera
+        assert verdicts[address]["covered"] != "covered", host.name
+
+
+def test_upnp_hosts_are_described_and_judged_by_their_truth(swept):
+    upnp = by_probe(swept["results"], "upnp")
+    verdicts = _verdicts(swept)
+    hosts = [h for h in PROFILE.hosts if h.upnp is not None]
+    assert len(hosts) >= 3
+    for host in hosts:
+        address = str(host.address)
+        obs = upnp[address]
+        assert obs[("upnp", "server_header")][0] == host.upnp.server, host.name
+        assert obs[("upnp", "location")] == [
+            f"http://{address}:{host.upnp.port}{host.upnp.path}"
+        ], host.name
+        if host.upnp.manufacturer:
+            assert obs[("upnp", "manufacturer")] == [_fill(host, host.upnp.manufacturer)]
+        expected = "covered" if host.truth.covered else "not_covered"
+        assert verdicts[address]["covered"] == expected, host.name
+        assert verdicts[address]["maker"] == host.truth.maker, host.name
