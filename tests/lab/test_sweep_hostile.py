@@ -23,8 +23,10 @@ ROOT = Path(__file__).parents[2]
 PROFILE_PATH = ROOT / "examples" / "lab" / "hostile.toml"
 PROFILE = load_profile(PROFILE_PATH)
 BUDGET_S = 60
-# The sweep holds byte-capped replies only; a 1 GiB body must not show up in its RSS.
-MAX_RSS_MB = 400
+# The sweep holds byte-capped replies only; a 1 GiB body must not show up in its RSS. The bound
+# sits well under that body and above the process's own footprint (the CLI with its exporters,
+# PDF renderer and signing libraries loaded, measured at about 400 MB after schema 1.2).
+MAX_RSS_MB = 560
 
 
 @pytest.fixture(scope="module")
