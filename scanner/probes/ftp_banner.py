@@ -9,15 +9,15 @@ closes without sending a byte: no ``USER``, no ``PASS``, no anonymous login.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
 
-from scanner.context import ExchangeError, ProbeContext
+from scanner.context import ProbeContext
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo
-from scanner.results import ProbeResult, ProbeStatus
+from scanner.greeting import Greeting, read_greeting
+from scanner.probes.base import ProbeInfo
+from scanner.results import ProbeResult
 
 __all__ = ["PROBE", "FtpBannerProbe", "FtpGreeting", "greeting_complete", "parse_reply"]
 
@@ -103,30 +103,16 @@ class FtpBannerProbe:
 
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
         """Connect, read the greeting, record it."""
-        started = time.monotonic()
-        obs = ObservationSet(self.info.name, host, port=PORT)
-        target = f"{host}:{PORT}"
-        reply = await ctx.tcp_exchange(
-            host, PORT, b"", max_bytes=MAX_REPLY_BYTES, complete=greeting_complete
-        )
-        try:
-            greeting = parse_reply(reply.data)
-        except ProbeParseError as exc:
-            if reply.timed_out and not reply.truncated:
-                raise ExchangeError(
-                    ProbeStatus.TIMEOUT,
-                    f"no FTP greeting before the deadline ({len(reply.data)} bytes)",
-                ) from None
-            return obs.result(
-                target,
-                started,
-                status=ProbeStatus.PROTOCOL_ERROR,
-                reply_bytes=len(reply.data),
-                error=str(exc),
-            )
-        obs.add("ftp", "banner", greeting.text)
-        status = ProbeStatus.OVERSIZED if reply.truncated else ProbeStatus.SUCCESS
-        return obs.result(target, started, status=status, reply_bytes=len(reply.data))
+        return await read_greeting(_GREETING, host, PORT, ctx)
 
+
+_GREETING: Final = Greeting(
+    probe=FtpBannerProbe.info.name,
+    protocol="ftp",
+    what="FTP greeting",
+    max_bytes=MAX_REPLY_BYTES,
+    complete=greeting_complete,
+    parse=lambda data: parse_reply(data).text,
+)
 
 PROBE: Final = FtpBannerProbe()

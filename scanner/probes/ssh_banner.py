@@ -10,15 +10,15 @@ reads that line and closes: it sends nothing at all, so no key exchange, no logi
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
 
-from scanner.context import ExchangeError, ProbeContext
+from scanner.context import ProbeContext
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo
-from scanner.results import ProbeResult, ProbeStatus
+from scanner.greeting import Greeting, read_greeting
+from scanner.probes.base import ProbeInfo
+from scanner.results import ProbeResult
 
 __all__ = ["PROBE", "SshBannerProbe", "SshIdentification", "identification_complete", "parse_reply"]
 
@@ -93,29 +93,16 @@ class SshBannerProbe:
 
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
         """Connect, read up to the identification line, record it."""
-        started = time.monotonic()
-        obs = ObservationSet(self.info.name, host, port=PORT)
-        target = f"{host}:{PORT}"
-        reply = await ctx.tcp_exchange(
-            host, PORT, b"", max_bytes=MAX_REPLY_BYTES, complete=identification_complete
-        )
-        try:
-            ident = parse_reply(reply.data)
-        except ProbeParseError as exc:
-            if reply.timed_out and not reply.truncated:
-                raise ExchangeError(
-                    ProbeStatus.TIMEOUT,
-                    f"no SSH identification before the deadline ({len(reply.data)} bytes)",
-                ) from None
-            return obs.result(
-                target,
-                started,
-                status=ProbeStatus.PROTOCOL_ERROR,
-                reply_bytes=len(reply.data),
-                error=str(exc),
-            )
-        obs.add("ssh", "banner", ident.line)
-        return obs.result(target, started, reply_bytes=len(reply.data))
+        return await read_greeting(_GREETING, host, PORT, ctx)
 
+
+_GREETING: Final = Greeting(
+    probe=SshBannerProbe.info.name,
+    protocol="ssh",
+    what="SSH identification",
+    max_bytes=MAX_REPLY_BYTES,
+    complete=identification_complete,
+    parse=lambda data: parse_reply(data).line,
+)
 
 PROBE: Final = SshBannerProbe()

@@ -21,8 +21,9 @@ from typing import ClassVar, Final
 
 from scanner.context import ExchangeError, ProbeContext
 from scanner.errors import ProbeParseError
-from scanner.probes.base import ObservationSet, ProbeInfo, more_telling
-from scanner.results import ProbeResult, ProbeStatus
+from scanner.greeting import Greeting, read_greeting
+from scanner.probes.base import ProbeInfo, more_telling
+from scanner.results import ProbeResult
 
 __all__ = [
     "PROBE",
@@ -215,34 +216,19 @@ class TelnetBannerProbe:
     async def _one_port(
         self, host: IPv4Address, port: int, ctx: ProbeContext, started: float
     ) -> ProbeResult:
-        obs = ObservationSet(self.info.name, host, port=port)
-        target = f"{host}:{port}"
-        negotiator = Negotiator()
-        reply = await ctx.tcp_exchange(
-            host,
-            port,
-            b"",
-            max_bytes=MAX_REPLY_BYTES,
-            complete=prompt_complete,
-            respond=negotiator.feed,
+        # A fresh negotiator per connection: options refused on one port say nothing of the next.
+        return await read_greeting(
+            _GREETING, host, port, ctx, started=started, respond=Negotiator().feed
         )
-        try:
-            banner = parse_reply(reply.data)
-        except ProbeParseError as exc:
-            if reply.timed_out and not reply.truncated:
-                raise ExchangeError(
-                    ProbeStatus.TIMEOUT, f"no banner on port {port} before the deadline ({exc})"
-                ) from None
-            return obs.result(
-                target,
-                started,
-                status=ProbeStatus.PROTOCOL_ERROR,
-                reply_bytes=len(reply.data),
-                error=str(exc),
-            )
-        obs.add("telnet", "banner", banner.text)
-        status = ProbeStatus.OVERSIZED if reply.truncated else ProbeStatus.SUCCESS
-        return obs.result(target, started, status=status, reply_bytes=len(reply.data))
 
+
+_GREETING: Final = Greeting(
+    probe=TelnetBannerProbe.info.name,
+    protocol="telnet",
+    what="telnet banner",
+    max_bytes=MAX_REPLY_BYTES,
+    complete=prompt_complete,
+    parse=lambda data: parse_reply(data).text,
+)
 
 PROBE: Final = TelnetBannerProbe()
