@@ -38,6 +38,7 @@ __all__ = [
     "parse_citations",
     "render_markdown",
     "resolve",
+    "split_citations",
     "walk_sources",
 ]
 
@@ -143,7 +144,7 @@ def _direct(token: str) -> Reference | None:
     return None
 
 
-def _split(source: str) -> list[str]:
+def split_citations(source: str) -> list[str]:
     """Split on ``;`` outside parentheses (a note in parentheses may hold a semicolon)."""
     parts, depth, start = [], 0, 0
     for index, char in enumerate(source):
@@ -162,7 +163,7 @@ def parse_citations(source: str) -> tuple[Citation, ...]:
     """Split and resolve a ``source`` string; raises :class:`SourceError` on any bad citation."""
     refs = bibliography()
     citations: list[Citation] = []
-    for part in (p.strip() for p in _split(source)):
+    for part in (p.strip() for p in split_citations(source)):
         if not part:
             continue
         if found := _NOTES.search(part):
