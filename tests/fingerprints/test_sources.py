@@ -72,7 +72,10 @@ def test_resolved_form_names_an_openable_reference_not_a_key():
     assert "xml/http_servers.xml" in text
     assert "line 9762" in text
     assert "recog-http-servers" not in text
-    assert resolve("home-assistant/core#77779") == "https://github.com/home-assistant/core/issues/77779"
+    assert (
+        resolve("home-assistant/core#77779")
+        == "https://github.com/home-assistant/core/issues/77779"
+    )
     assert resolve("far-52.204-25 (a)(1)").endswith("https://www.acquisition.gov/far/52.204-25")
 
 

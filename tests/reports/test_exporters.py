@@ -1,7 +1,7 @@
 import csv
 import io
-import re
 import json
+import re
 from pathlib import Path
 
 import pytest
