@@ -54,6 +54,8 @@ _ISSUE: Final = re.compile(
     r"^(?P<repo>[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+)#(?P<number>\d+)$"
 )
 _KEY: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+#: ``line 10283`` / ``lines 10443-10447`` at the head of a citation's detail.
+_FIRST_LINE: Final = re.compile(r"^lines? (\d+)")
 #: Citations nobody can open: the notes file the rules were first written from, index numbers.
 _NOTES: Final = re.compile(r"research/[\w.-]+\.md|fingerprints\.md|search-index", re.IGNORECASE)
 
@@ -110,6 +112,9 @@ class Citation:
         if ref.kind == "unattributed":
             return f"{ref.title}{where} (unattributed: repository not identified)"
         opener = ref.link or ref.locator
+        if ref.link and (line := _FIRST_LINE.match(self.detail)) and "#" not in ref.link:
+            # GitHub and sources.debian.org both open a file at ``#L<n>``.
+            opener = f"{ref.link}#L{line.group(1)}"
         if self.direct:
             return f"{opener}{where}"
         return f"{ref.title}{where}: {opener}"

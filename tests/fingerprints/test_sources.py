@@ -106,3 +106,8 @@ def test_verifier_rejects_sources_that_do_not_resolve():
     assert "axis.bad.notes-file: source does not resolve: 'research/fingerprints.md'" in text
     assert "axis.bad.notes-file: example 0 source does not resolve" in text
     assert "axis.bad.repo-path: source does not resolve: malformed repository path" in text
+
+
+def test_a_cited_line_opens_the_file_at_that_line():
+    text = resolve("nmap-service-probes lines 10443-10447 (Dahua webcam httpd)")
+    assert text.endswith("/nmap-service-probes#L10443")
