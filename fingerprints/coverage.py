@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from fingerprints.database import load_vocabulary
 from fingerprints.identity import Coverage, CoverageStatus, Evidence, RegimeFinding
+from fingerprints.sources import resolve
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -202,7 +203,7 @@ def _finding(
         status=status,
         date=entry.date.isoformat(),
         title=entry.title,
-        source=entry.source,
+        source=resolve(entry.source),
         note=note,
     )
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from fingerprints.identity import Evidence
 from fingerprints.schema import Rule, RuleFile
+from fingerprints.sources import is_unattributed, resolve
 
 __all__ = [
     "MAX_MATCH_CHARS",
@@ -182,10 +183,12 @@ class FingerprintDB:
                     captures=captures,
                     asserts=compiled.asserted(captures),
                     certainty=compiled.rule.certainty,
-                    source=compiled.rule.source,
+                    # The openable reference, not the bibliography key: reports print it.
+                    source=resolve(compiled.rule.source),
                     description=compiled.rule.description,
                     port=port,
-                    lead=compiled.rule.lead,
+                    # A clue whose only source is a file nobody can open never decides alone.
+                    lead=compiled.rule.lead or is_unattributed(compiled.rule.source),
                     clue=compiled.rule.clue,
                     origin=origin or key,
                 )

@@ -8,7 +8,8 @@ Sources, merged in this order (a later source never replaces a registrant an ear
    MA-M/MA-S in recent nmap releases);
 3. the IEEE MA-L and IAB text files that PyPI ``netaddr`` ships;
 4. ``reference/oui_supplement.toml``: newer covered-maker blocks read out of nmap's 2026 file
-   (research/fingerprints.md §2.3), so an old local registry does not miss them.
+   (nmap/nmap:nmap-mac-prefixes, see fingerprints/SOURCES.md), so an old local registry does not
+   miss them.
 
 Only registrants that ``reference/oui_registrants.toml`` maps (makers, subsidiaries, OEM blocks,
 traps) are written: the table answers "does this prefix say anything about §889?", and every

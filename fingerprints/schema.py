@@ -39,6 +39,7 @@ class Rule(BaseModel):
     description: str = Field(min_length=10)
     certainty: float = Field(gt=0, le=1)
     asserts: dict[str, str] = Field(default_factory=dict)
+    #: Citations of ``reference/sources.toml`` keys, URLs or ``owner/repo:path`` (``;``-separated).
     source: str = Field(min_length=3)
     examples: tuple[Example, ...] = ()
     counterexamples: tuple[Example, ...] = ()
@@ -48,7 +49,8 @@ class Rule(BaseModel):
     #: read both from WS-Discovery and from GetScopes), so one rule serves them all.
     also: tuple[str, ...] = ()
     #: A generic clue (bare ``Webs``, a shared ``Public:`` list): it may break a tie but never
-    #: decides a verdict on its own, however many of them agree (research/fingerprints.md §13).
+    #: decides a verdict on its own, however many of them agree (nmap-service-probes line 10286
+    #: lists a bare ``Webs`` as Hikvision). A rule citing only unattributed sources acts as one.
     lead: bool = False
     #: ``identifying``: the value names the maker or carries a maker-specific token (a vendor
     #: protocol, a registered enterprise number, a model prefix only that maker uses).

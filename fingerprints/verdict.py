@@ -45,6 +45,7 @@ from fingerprints.identity import (
 )
 from fingerprints.oui import OuiLead, oui_lead
 from fingerprints.scoring import MakerScore, observation_origin, score_makers
+from fingerprints.sources import resolve
 from scanner.results import Observation
 
 __all__ = [
@@ -108,7 +109,7 @@ def _oui_evidence(mac: str, field: str = "mac.mac") -> tuple[Evidence | None, st
             matched=excerpt(f"{mac} ({lead.registrant})"),
             asserts=asserts,
             certainty=OUI_CERTAINTY,
-            source=f"{lead.registry}; {lead.source}",
+            source=f"{lead.registry}; {resolve(lead.source)}",
             description=f"MAC prefix {lead.prefix} is registered to {lead.registrant}",
             lead=True,
             clue="shape",
@@ -134,7 +135,7 @@ def _brand_priors(brands: Iterable[str]) -> tuple[list[Evidence], list[str]]:
                 matched=brand[:300],
                 asserts={"maker": maker},
                 certainty=BRAND_PRIOR_CERTAINTY.get(entry.confidence, 0.1),
-                source=entry.source,
+                source=resolve(entry.source),
                 description=(
                     f"brand {entry.brand} is known to source from {maker} "
                     f"({entry.relationship}; {entry.confidence} confidence): a prior, "

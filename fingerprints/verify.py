@@ -33,12 +33,20 @@ Two more, for defensible verdicts (issue 13):
     fails unless the rule is ``import_only``; ``tests/fingerprints/test_import_only.py`` feeds
     every import-only rule's examples through ``identify``. A mark on a field some probe now
     emits is a warning: drop it.
+
+And one for sources an auditor can open (issue 13 item 9):
+
+13. a ``source`` (of a rule, an example, the file's ``sources``, or a catalogue entry in
+    ``reference/*.toml`` when the shipped rules are verified) that does not resolve through
+    :mod:`fingerprints.sources`: an unknown bibliography key, a malformed URL or repository
+    path, or a notes-file / search-index citation.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +65,7 @@ from fingerprints.database import (
 )
 from fingerprints.maker_token import demands_maker_token, maker_protocol
 from fingerprints.schema import Rule, RuleFile
+from fingerprints.sources import citation_problems, walk_sources
 from scanner.results import FIELD_VOCABULARY
 
 __all__ = ["Problem", "main", "verify_files"]
@@ -193,6 +202,36 @@ def _check_rule(rule: Rule, path: Path, maker_file: str) -> Iterable[str]:
             break
 
 
+def _source_problems(rule: Rule) -> Iterable[str]:
+    """Check 13 for one rule: every citation it carries must resolve."""
+    if why := citation_problems(rule.source):
+        yield f"source does not resolve: {why}"
+    for kind, examples in (("example", rule.examples), ("counterexample", rule.counterexamples)):
+        for index, example in enumerate(examples):
+            if example.source is not None and (why := citation_problems(example.source)):
+                yield f"{kind} {index} source does not resolve: {why}"
+
+
+def _line_of_text(text: str, needle: str) -> int:
+    at = text.find(needle)
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+
+
+def catalogue_source_problems(folder: Path | None = None) -> list[Problem]:
+    """Check 13 over the catalogues (``reference/**/*.toml``): each cited source resolves."""
+    root = folder or default_rules_dir().parent / "reference"
+    problems: list[Problem] = []
+    for path in sorted(root.rglob("*.toml")):
+        if path.name == "sources.toml":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for value in walk_sources(tomllib.loads(text)):
+            if why := citation_problems(value):
+                line = _line_of_text(text, value)
+                problems.append(Problem(path, line, "FAIL", "-", f"source does not resolve: {why}"))
+    return problems
+
+
 def probe_emitted_fields() -> frozenset[str] | None:
     """Every observation key a registered probe emits (https mirrors http), or None.
 
@@ -300,6 +339,10 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
                     "reference/covered_entities.toml",
                 )
             )
+        for value in rule_file.sources:
+            if why := citation_problems(value):
+                line = _line_of_text(text, value)
+                problems.append(Problem(path, line, "FAIL", "-", f"source does not resolve: {why}"))
         if not rule_file.rule and not rule_file.gaps:
             problems.append(
                 Problem(path, 1, "FAIL", "-", "file has no rule; say why in gaps = [...]")
@@ -331,6 +374,9 @@ def verify_files(paths: Sequence[Path]) -> list[Problem]:
                 Problem(path, line, "FAIL", rule.id, msg)
                 for msg in _check_rule(rule, path, rule_file.maker)
             )
+            problems.extend(
+                Problem(path, line, "FAIL", rule.id, msg) for msg in _source_problems(rule)
+            )
             if emitted is not None and (found := _emission(rule, emitted)):
                 problems.append(Problem(path, line, found[0], rule.id, found[1]))
     problems.extend(
@@ -345,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     paths = [Path(a) for a in args] or sorted(default_rules_dir().glob("*.toml"))
     problems = verify_files(paths)
+    if not args:
+        problems.extend(catalogue_source_problems())
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
     return min(sum(p.level == "FAIL" for p in problems), 100)

@@ -49,7 +49,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The only multicast groups a sweep ever sends to: WS-Discovery/SADP and Dahua DHIP
-#: (research/fingerprints.md §3.1, §6.1, §7.1). Sent with TTL 1, so they never leave the segment.
+#: (nmap nselib/wsdd.lua, UniversalScanner Hikvision.cs and Dahua2.cs). Sent with TTL 1, so they
+#: never leave the segment.
 DISCOVERY_GROUPS: Final = frozenset(
     {IPv4Address("239.255.255.250"), IPv4Address("239.255.255.251")}
 )
@@ -66,7 +67,7 @@ def _certificate_reader_context() -> ssl.SSLContext:
     """The one TLS context whose peer is not verified, and why that is safe here.
 
     Cameras and NVRs serve self-signed certificates; the subject and issuer of that certificate
-    are the evidence we want (research/fingerprints.md §5.1, ``CN=www.hikvision.com``). The
+    are the evidence we want (rapid7/recog xml/x509_subjects.xml, ``CN=www.hikvision.com``). The
     scanner only *reads* what the device presents: it sends no credentials and trusts nothing
     over this channel, so skipping verification exposes nothing. Old firmware only speaks
     TLS 1.0 with weak ciphers, hence the lowered floor.

@@ -6,15 +6,18 @@ so a device string such as ``<script>`` is text, never markup; lengths were capp
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
 from typing import Final
 
 import jinja2
+import markupsafe
 
 from fingerprints import CoverageStatus, Evidence
 from fingerprints.coverage import DEFAULT_POLICIES, policies
+from fingerprints.sources import split_citations
 from reports.inventory import Inventory, InventoryRecord
 
 __all__ = ["STATUS_COLOURS", "Bar", "Chart", "chart_for", "environment", "render_template"]
@@ -171,6 +174,37 @@ def policy_names(inventory: Inventory) -> str:
     return "; ".join(names)
 
 
+_URL: Final = re.compile(r"https://[^\s<>\"']+")
+
+
+def source_links(source: str, limit: int = 140) -> markupsafe.Markup:
+    """An evidence source as the reader opens it: each citation, its URL as a link.
+
+    The text comes from the bibliography (rule data), never from a device; it is escaped all
+    the same. A link is an anchor, not a resource: nothing is fetched when the page opens.
+    """
+    pieces: list[markupsafe.Markup] = []
+    for part in (p.strip() for p in split_citations(source)):
+        if not part:
+            continue
+        found = _URL.search(part)
+        if found is None:
+            pieces.append(markupsafe.escape(_clip(part, limit)))
+            continue
+        url = found.group().rstrip(".,)")
+        label = (part[: found.start()] + part[found.start() + len(url) :]).strip(" :") or url
+        pieces.append(
+            markupsafe.Markup('<a class="ref" href="{}" rel="noreferrer">{}</a>').format(
+                url, _clip(label, limit)
+            )
+        )
+    return markupsafe.Markup("; ").join(pieces)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment: package templates, autoescape always on, undefined is an error."""
@@ -184,6 +218,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["legal_basis"] = legal_basis
+    env.filters["source_links"] = source_links
     env.filters["top_evidence"] = top_evidence
     env.filters["purchase_line"] = purchase_line
     env.filters["policy_names"] = policy_names

@@ -24,10 +24,10 @@ __all__ = [
 
 #: Model names of recorders: Hikvision DS-7xxx/8xxx/9xxx (NVR, DVR, hybrid), iDS-7/9 (AcuSense
 #: recorders), and the NVR/XVR/DVR/HCVR/HVR/NVD families of Dahua and their OEM lines
-#: (research/fingerprints.md §10.1-10.2 model grammars).
+#: (Achelics/mutil_device_recongition:model_name_rules/name_rules.md).
 RECORDER_MODEL: Final = re.compile(r"(?i)^(?:i?DS-[789]\d{3}|.*(?:NVR|XVR|DVR|HCVR|HVR|NVD))")
 _RECORDER_CLASSES: Final = frozenset({"nvr", "dvr", "xvr", "hvr", "recorder"})
-#: Dahua's DHIP notifyDevInfo counts a recorder's IP channels (research/fingerprints.md §7.1;
+#: Dahua's DHIP notifyDevInfo counts a recorder's IP channels (Phenomite/AMP-Research DHIP capture;
 #: cameras answer 0), which names a recorder whatever its model string says.
 _REMOTE_CHANNELS: Final = re.compile(r'"RemoteVideoInputChannels"\s*:\s*(\d{1,4})')
 

@@ -2,7 +2,7 @@
 
 Read-only GETs, unauthenticated first (some firmware answers ``magicBox`` without a login) and
 then with a digest login from the credentials file (realm ``Login to <serial>``,
-research/fingerprints.md §1 fact 4, §5.2).
+rroller/dahua:custom_components/dahua/client.py).
 
 Bodies are ``key=value`` lines (CRLF): ``getSystemInfo`` answers ``deviceType``,
 ``hardwareVersion``, ``serialNumber``, ``updateSerial``...; ``getVendor`` ``vendor=``;

@@ -3,8 +3,9 @@
 Sends the framed JSON request to 239.255.255.251:37810 and to the segment broadcast (only onto
 a segment the scope covers in full) and unicast to every live host; Dahua firmware and its OEM
 builds (Lorex, Amcrest, …) answer ``client.notifyDevInfo`` with model, serial, vendor and MAC.
-Frame layout and the fact that unframed JSON gets no answer: research/fingerprints.md §7.1
-(rroller/dahua discovery.py measurements, UniversalScanner Dahua2.cs, Phenomite capture).
+Frame layout and the fact that unframed JSON gets no answer: rroller/dahua:
+custom_components/dahua/discovery.py (measurements), julienblitte/UniversalScanner:
+UniversalScanner/Dahua2.cs, Phenomite/AMP-Research (capture); see fingerprints/SOURCES.md.
 
 The header is a scapy layer (binary framing, declared rather than hand-packed); the body is
 JSON, decoded after a size cap and checked field by field.

@@ -1,7 +1,8 @@
 """Hikvision ISAPI (HTTP, port 80): ``/ISAPI/System/deviceInfo`` and a recorder's channels.
 
 Read-only GETs, unauthenticated first and then with a login from the credentials file when the
-device asks for one (digest; research/fingerprints.md §1 fact 4: current firmware puts ISAPI
+device asks for one (digest; nmap-service-probes line 14882 and the
+Hikvision ISAPI guide: current firmware puts ISAPI
 behind digest realm ``IP Camera(xxxxx)``, recorders behind ``DVRNVRDVS``).
 
 ``DeviceInfo`` (namespace ``http://www.hikvision.com/ver20/XMLSchema`` or the older ``ver10``)

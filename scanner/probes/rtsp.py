@@ -2,7 +2,8 @@
 
 The reply head names the server (``Dahua Rtsp Server``), the auth realm (Hikvision
 ``IP Camera(C2875)``, Dahua ``Login to <serial>``) and the method list, which together identify
-the firmware family (research/fingerprints.md §4). No credentials are ever sent and no paths
+the firmware family (rapid7/recog xml/rtsp_servers.xml, nmap-service-probes). No credentials are
+ever sent and no paths
 are guessed: one DESCRIBE of ``/`` and nothing more, never a brute force.
 """
 

@@ -4,7 +4,9 @@ Sends ``<Probe><Uuid>…</Uuid><Types>inquiry</Types></Probe>`` to 239.255.255.2
 onto a segment the scope covers in full) and unicast to every live host; Hikvision firmware,
 including OEM builds sold under other brands, answers with a ``<ProbeMatch>`` describing the
 device. Replies are paired to our request by ``<Uuid>``. Layout and field names:
-research/fingerprints.md §6.1 (capture of a DS-2CD2385G1-I), §6.2 (OEM markers). The legacy
+julienblitte/UniversalScanner:UniversalScanner/Hikvision.cs and Hikvision.selftest,
+MatrixEditor/hiktools:hiktools/sadp/client.py (bibliography keys in fingerprints/SOURCES.md). The
+legacy
 layer-2 flavour (EtherType 0x8033) is not sent: only old firmware relies on it.
 """
 

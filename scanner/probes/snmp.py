@@ -3,7 +3,8 @@
 One GetRequest per live host, all from one socket, paired to its host by request id. sysDescr
 names Hikvision NVRs (``Hikvision company products``), Dahua NVRs (the bare ``DH-…`` model),
 Huawei VRP and ZTE ZXR10; sysObjectID carries the enterprise number (Hikvision 50001/39165,
-Dahua 1004849) (research/fingerprints.md §9). SNMP is usually off on cameras: opportunistic.
+Dahua 1004849) (librenms/librenms:tests/snmpsim/*.snmprec). SNMP is usually off on cameras:
+opportunistic.
 Encoding and decoding use scapy's SNMP layer (``scapy.layers.snmp``). The community is the
 user's (``--snmp-community``, default ``public``), held as a secret and never logged.
 """

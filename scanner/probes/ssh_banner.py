@@ -3,7 +3,8 @@
 RFC 4253 §4.2: the server sends ``SSH-protoversion-softwareversion SP comments CR LF`` (it may
 send other lines first). The software version names the implementation: Huawei VRP sends
 ``SSH-2.0-HUAWEI-VRP-3.10`` or ``SSH-2.0--``, ZTE ``SSH-2.0-ZTE_SSH.2.0``, OpenSSH
-``SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`` (research/fingerprints.md §10.3-10.4). The probe
+``SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`` (nmap-service-probes sshd matches, rapid7/recog
+xml/ssh_banners.xml; fingerprints/SOURCES.md). The probe
 reads that line and closes: it sends nothing at all, so no key exchange, no login, no credential.
 """
 

@@ -3,7 +3,8 @@
 A telnet server opens with option negotiation (RFC 854/855: ``IAC DO``/``WILL <option>``) and
 then prints its banner and login prompt, which name the maker: ``Welcome Visiting Huawei Home
 Gateway``, VRP's ``Warning: Telnet is not a secure protocol…``, a ZTE model then ``Login:``
-(research/fingerprints.md §10.3-10.4). The probe answers every request with a refusal
+(nmap-service-probes telnet matches, rapid7/recog xml/telnet_banners.xml; fingerprints/SOURCES.md).
+The probe answers every request with a refusal
 (``DONT``/``WONT``, the answer RFC 854 says a party that does not support an option gives),
 each option at most once (RFC 1143's loop guard, and a bound on a peer that floods options),
 and stops at the first prompt, the byte cap or the deadline. It never types anything:

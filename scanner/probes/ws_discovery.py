@@ -1,7 +1,8 @@
 """ONVIF WS-Discovery (SOAP-over-UDP, 3702): who is a NetworkVideoTransmitter, and where.
 
 Sends two typed Probes, ``dn:NetworkVideoTransmitter`` and ``tds:Device`` (some units answer only
-one; research/fingerprints.md §3.1), each with a fresh ``MessageID``, to 239.255.255.250:3702
+one; https://github.com/ZoneMinder/zoneminder/issues/1644), each with a fresh ``MessageID``, to
+239.255.255.250:3702
 (only onto a segment the scope covers in full) and unicast to every live host, so routed
 subnets still answer (peers.md §B.1). A ProbeMatch is accepted only when its ``RelatesTo`` is one
 of our MessageIDs and its Types name a video device; a SOAP Fault is itself an ONVIF signal.

@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,9 +118,14 @@ def test_html_has_summary_chart_table_and_limitations(sample_inventory):
     assert "198.18.0.10" in html
     assert "test limitation" in html
     assert sample_inventory.digest in html
-    # Self-contained: nothing fetched from anywhere.
-    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert "https://" not in html
+    # Self-contained: nothing fetched from anywhere. Evidence sources are links (anchors) a
+    # reader may follow; they load nothing when the page opens.
+    links = re.findall(r'<a class="ref" href="(https://[^"]+)" rel="noreferrer">', html)
+    assert links, "evidence should name openable sources"
+    bare = re.sub(r'<a class="ref" href="https://[^"]+" rel="noreferrer">[^<]*</a>', "", html)
+    assert "http://" not in bare.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in bare
+    assert not re.search(r"\b(src|srcset)=|url\(", html)
     assert "<script" not in html
 
 
