@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,18 +12,25 @@ from scanner import lab
 from scanner.cli.common import (
     EXIT_OK,
     EXIT_UNABLE,
+    EXIT_USAGE,
     CliError,
     lab_app,
     stderr,
     stdout_console,
 )
 from scanner.errors import LabError
+from scanner.lab import shipped
 
 
 @lab_app.command("up")
 def lab_up(
     profile: Annotated[
-        Path, typer.Option("--profile", help="Lab profile (TOML), e.g. examples/lab/skeleton.toml.")
+        str,
+        typer.Option(
+            "--profile",
+            help="Lab profile: a TOML file, or the name of a shipped one "
+            "(`ndaa-scan lab profiles` lists them), e.g. city-hall.",
+        ),
     ],
     name: Annotated[
         str | None,
@@ -42,7 +48,11 @@ def lab_up(
 ) -> int:
     """Build the lab's namespaces and start its device responders."""
     try:
-        state = lab.up(profile, name, root_link=root_link)
+        profile_path = shipped.resolve(profile)
+    except LabError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    try:
+        state = lab.up(profile_path, name, root_link=root_link)
     except LabError as exc:
         raise CliError(str(exc), EXIT_UNABLE) from exc
     stderr.print(
@@ -97,6 +107,33 @@ def lab_status(
             + (f", root link {state.root_link_address}" if state.root_link_address else "")
             + f", scanner in {state.scan_namespace}"
         )
+    return EXIT_OK
+
+
+@lab_app.command("profiles")
+def lab_profiles(
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object: name → path.")] = False,
+) -> int:
+    """List the lab files that ship with the tool (profiles and their credentials examples)."""
+    files = shipped.shipped()
+    if json_out:
+        sys.stdout.write(json.dumps({name: str(path) for name, path in files.items()}) + "\n")
+        return EXIT_OK
+    for name, path in files.items():
+        stdout_console().print(f"{name}\t{path}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+@lab_app.command("path")
+def lab_path(
+    name: Annotated[str, typer.Argument(help="A shipped lab file, e.g. city-hall-credentials.")],
+) -> int:
+    """Print the path of a shipped lab file (for `--credentials "$(ndaa-scan lab path …)"`)."""
+    try:
+        path = shipped.resolve(name)
+    except LabError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    sys.stdout.write(f"{path}\n")
     return EXIT_OK
 
 
