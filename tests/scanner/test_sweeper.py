@@ -171,7 +171,7 @@ def test_endpoint_probe_check_is_the_protocol_check():
     from scanner.probes import all_probes
     from scanner.probes.base import EndpointProbe, is_endpoint_probe
 
-    probes = list(all_probes())
+    probes = list(all_probes().values())
     assert any(is_endpoint_probe(p) for p in probes)
     for probe in probes:
         assert is_endpoint_probe(probe) is isinstance(probe, EndpointProbe)
