@@ -80,10 +80,14 @@ def _pending_text(out: Path, state: str) -> str:
 def start_background(out: Path, devices: int) -> str:
     """Start the detached renderer; return the line the console shows."""
     pending = out / PENDING_NAME
+    why = (
+        f"{devices:,} devices is above {BACKGROUND_ABOVE_DEVICES}"
+        if devices > BACKGROUND_ABOVE_DEVICES
+        else "--heavy-reports background"
+    )
     state = (
-        f"rendering in the background: {devices:,} devices is above "
-        f"{BACKGROUND_ABOVE_DEVICES} (--heavy-reports inline renders them before the sweep "
-        "returns)."
+        f"rendering in the background ({why}; --heavy-reports inline renders them before the "
+        "sweep returns)."
     )
     # Written before the start: the renderer removes it, so it can never outlive the files.
     pending.write_text(_pending_text(out, state), encoding="utf-8")
@@ -110,7 +114,7 @@ def start_background(out: Path, devices: int) -> str:
         os.close(log)
     return (
         f"inventory.json (the inventory of record), CSV, HTML and JUnit written; PDF and XLSX "
-        f"{state[:-1]}, pid {pid}. See {pending}."
+        f"{state[:-1]}, pid {pid}. See {pending}"
     )
 
 

@@ -82,3 +82,15 @@ def test_loading_a_missing_inventory_fails_into_the_note(tmp_path: Path):
     (tmp_path / PENDING_NAME).write_text("rendering\n", encoding="utf-8")
     assert render_deferred(tmp_path) == 1
     assert "failed" in (tmp_path / PENDING_NAME).read_text()
+
+
+def test_the_notice_says_why_the_files_are_late(tmp_path, sample_inventory):
+    _, _, notice = publish(sample_inventory, tmp_path, heavy=HeavyReports.BACKGROUND)
+    assert notice is not None
+    assert "--heavy-reports background" in notice
+    assert "is above" not in notice  # a handful of devices: the flag, not the size, sent them
+    assert "pid " in notice
+    assert "ndaa-scan report" in (tmp_path / PENDING_NAME).read_text() or wait_for_deferred(
+        tmp_path, timeout_s=0
+    )
+    assert wait_for_deferred(tmp_path, timeout_s=180)
