@@ -34,6 +34,10 @@ __all__ = [
 
 # Observation values are capped at 4 KiB by the scanner; rules see at most the same.
 MAX_MATCH_CHARS: Final = 4096
+#: Distinct (field, value) pairs whose rule matches are remembered: a scan repeats the same
+#: banners, headers and scope lists on thousands of hosts, and every rule search after the first
+#: is the same answer. Bounded: the memo is dropped whole when it fills.
+MATCH_MEMO_ENTRIES: Final = 1 << 16
 # Patterns run on the `regex` engine, which can stop a search: a catastrophic pattern that
 # slipped past the verifier costs 100 ms per value and a warning, never a hung sweep.
 MATCH_TIMEOUT_S: Final = 0.1
@@ -158,11 +162,18 @@ class FingerprintDB:
     rules: tuple[CompiledRule, ...]
     version: str
     by_field: dict[str, list[CompiledRule]] = field(default_factory=dict)
+    _memo: dict[
+        tuple[str, str], tuple[tuple[CompiledRule, dict[str, str], dict[str, str]], ...]
+    ] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for compiled in self.rules:
             for key in (compiled.rule.field, *compiled.rule.also):
                 self.by_field.setdefault(key, []).append(compiled)
+
+    def forget_matches(self) -> None:
+        """Drop the remembered rule matches (a benchmark's cold start; tests)."""
+        self._memo.clear()
 
     def evidence_for(
         self, key: str, value: str, port: int | None = None, origin: str = ""
@@ -170,18 +181,28 @@ class FingerprintDB:
         """Return the evidence every rule on ``key`` finds in ``value`` (seen at ``origin``)."""
         # https shares the http field vocabulary, so one rule serves both.
         lookup = "http." + key.split(".", 1)[1] if key.startswith("https.") else key
+        hits = self._memo.get((lookup, value))
+        if hits is None:
+            hits = tuple(
+                (compiled, captures, compiled.asserted(captures))
+                for compiled in self.by_field.get(lookup, ())
+                if (captures := compiled.match(value)) is not None
+            )
+            if len(self._memo) >= MATCH_MEMO_ENTRIES:
+                self._memo.clear()
+            self._memo[(lookup, value)] = hits
+        if not hits:
+            return []
+        matched = excerpt(value)
         found: list[Evidence] = []
-        for compiled in self.by_field.get(lookup, ()):
-            captures = compiled.match(value)
-            if captures is None:
-                continue
+        for compiled, captures, asserts in hits:
             found.append(
                 Evidence(
                     rule_id=compiled.rule.id,
                     field=key,
-                    matched=excerpt(value),
+                    matched=matched,
                     captures=captures,
-                    asserts=compiled.asserted(captures),
+                    asserts=asserts,
                     certainty=compiled.rule.certainty,
                     # The openable reference, not the bibliography key: reports print it.
                     source=resolve(compiled.rule.source),

@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from fingerprints.identity import Evidence
@@ -65,8 +66,13 @@ def device_node(obs: Observation) -> str:
     return f"host:{obs.host}"
 
 
+@lru_cache(maxsize=1 << 17)
 def address_order(address: str) -> tuple[int, int]:
-    """Sort key for addresses: numeric, IPv4 before IPv6, anything unparsable last."""
+    """Sort key for addresses: numeric, IPv4 before IPv6, anything unparsable last.
+
+    Cached: a large scan sorts the same few thousand addresses many times over (device keys,
+    address lists, the final order), and parsing them again is most of the sort's cost.
+    """
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -177,13 +183,18 @@ class _Nodes:
 def group_devices(
     observations: Sequence[Observation], evidence: Sequence[Sequence[Evidence]]
 ) -> list[DeviceGroup]:
-    """Group observation indices into devices (see the module docstring for the rules)."""
+    """Group observation indices into devices (see the module docstring for the rules).
+
+    Linear in the observations: each observation's node is computed once, and the refused joins
+    are indexed by node so every device looks up only its own.
+    """
     shared = shared_link_macs(observations)
+    node_of = [device_node(obs) for obs in observations]
     own_macs: dict[str, set[str]] = defaultdict(set)
     gateways: dict[str, set[str]] = defaultdict(set)
     keys: dict[str, set[str]] = defaultdict(set)
     for index, obs in enumerate(observations):
-        node = device_node(obs)
+        node = node_of[index]
         for mac in link_macs(obs):
             (gateways if mac in shared else own_macs)[node].add(mac)
         for mac in payload_macs(obs, evidence[index]):
@@ -198,7 +209,7 @@ def group_devices(
                 keys[f"mac:{mac}"].add(node)
 
     nodes = _Nodes(own_macs)
-    for node in (device_node(obs) for obs in observations):
+    for node in node_of:
         nodes.find(node)
     refused: dict[str, set[str]] = defaultdict(set)
     for key in sorted(keys):
@@ -211,20 +222,24 @@ def group_devices(
         for other in rest:
             if not nodes.join(first, other):
                 refused[key].update({first, other})
+    refused_at: dict[str, set[str]] = defaultdict(set)
+    for key, involved in refused.items():
+        for node in involved:
+            refused_at[node].add(key)
 
     by_root: dict[str, list[int]] = defaultdict(list)
-    for index, obs in enumerate(observations):
-        by_root[nodes.find(device_node(obs))].append(index)
+    for index, node in enumerate(node_of):
+        by_root[nodes.find(node)].append(index)
     groups: list[DeviceGroup] = []
     for indices in by_root.values():
-        members = {device_node(observations[i]) for i in indices}
+        members = {node_of[i] for i in indices}
         notes = [
             f"{kind} {value} is also reported by another device with a different MAC address: "
             "kept as separate devices (a cloned or placeholder identity)"
-            for (kind, _, value), involved in (
-                (key.partition(":"), nodes_) for key, nodes_ in sorted(refused.items())
+            for kind, _, value in (
+                key.partition(":")
+                for key in sorted({key for node in members for key in refused_at.get(node, ())})
             )
-            if involved & members
         ]
         gateway = sorted({mac for node in members for mac in gateways.get(node, ())})
         notes.extend(

@@ -34,7 +34,13 @@ from scanner.context import ProbeContext, ProbeSettings, local_addresses
 from scanner.errors import ScopeError
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.probes import HostProbe, NetworkProbe, all_probes
-from scanner.probes.base import Endpoint, EndpointProbe, failed_result, run_host_probe
+from scanner.probes.base import (
+    Endpoint,
+    EndpointProbe,
+    failed_result,
+    is_endpoint_probe,
+    run_host_probe,
+)
 from scanner.results import Observation, ProbeResult, ProbeStatus
 from scanner.scope import Scope
 
@@ -171,7 +177,7 @@ async def sweep(
                 if (probe.info.name, str(host)) in skip:
                     continue
                 assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
-                if isinstance(probe, EndpointProbe):
+                if is_endpoint_probe(probe):
                     count += queue_endpoints(probe, host)
                 else:
                     jobs.put_nowait((probe, host, None))
@@ -185,7 +191,7 @@ async def sweep(
             if host not in queued:
                 continue
             for probe in host_probes:
-                if isinstance(probe, EndpointProbe) and (probe.info.name, str(host)) not in skip:
+                if is_endpoint_probe(probe) and (probe.info.name, str(host)) not in skip:
                     count += queue_endpoints(probe, host)
         return count
 

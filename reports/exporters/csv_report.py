@@ -125,10 +125,14 @@ def purchase_cells(purchase: Purchase | None) -> list[str]:
 
 
 def write_csv(inventory: Inventory, out: IO[bytes]) -> None:
-    """Write the device table as UTF-8 CSV with a header row."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for record in inventory.devices:
-        writer.writerow([guard_cell(v) for v in csv_row(record)])
-    out.write(buffer.getvalue().encode("utf-8"))
+    """Write the device table as UTF-8 CSV with a header row, streamed row by row."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    try:
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for record in inventory.devices:
+            writer.writerow([guard_cell(v) for v in csv_row(record)])
+        text.flush()
+    finally:
+        # Hand ``out`` back to the caller open: closing the wrapper would close it.
+        text.detach()

@@ -12,6 +12,13 @@ from pathlib import Path
 
 from reports import ExportFormat, HistoryError, Inventory, export, open_store, render_table
 from scanner.cli.common import FailOn, exit_code_for, stderr, stdout_console, write_atomic
+from scanner.cli.deferred import (
+    DEFERRED_FORMATS,
+    PENDING_NAME,
+    HeavyReports,
+    defer_heavy,
+    start_background,
+)
 
 __all__ = ["finish", "publish", "publish_inventory", "record_history"]
 
@@ -37,22 +44,35 @@ def record_history(inventory: Inventory, db: str | None = None) -> tuple[int | N
         return None, inventory
 
 
-def publish(inventory: Inventory, out: Path, db: str | None = None) -> tuple[Inventory, list[Path]]:
+def publish(
+    inventory: Inventory,
+    out: Path,
+    db: str | None = None,
+    heavy: HeavyReports = HeavyReports.INLINE,
+) -> tuple[Inventory, list[Path], str | None]:
     """Record the scan in history, then write every inventory format under ``out``.
 
     The files carry what history adds (first seen, recorded dispositions, reappearance flags)
-    and the digest of that final content. Returns that final inventory and the paths written,
-    so a caller printing the inventory prints what the files hold.
+    and the digest of that final content. Returns that final inventory, the paths written (so a
+    caller printing the inventory prints what the files hold) and, when the PDF and XLSX of a
+    large inventory went to the background renderer (:mod:`scanner.cli.deferred`), the line
+    that says so. JSON, the inventory of record, is written first.
     """
     scan_id, inventory = record_history(inventory, db)
     if scan_id is not None:
         log.info("recorded as scan %d in the history database", scan_id)
+    deferred = defer_heavy(len(inventory.devices), heavy)
+    # A note left by an earlier run into this directory would describe files it is not making.
+    (out / PENDING_NAME).unlink(missing_ok=True)
     written = []
     for fmt in ExportFormat:
+        if deferred and fmt in DEFERRED_FORMATS:
+            continue
         path = out / f"inventory{fmt.suffix}"
         write_atomic(path, inventory, fmt)
         written.append(path)
-    return inventory, written
+    notice = start_background(out, len(inventory.devices)) if deferred else None
+    return inventory, written, notice
 
 
 def finish(
@@ -63,13 +83,17 @@ def finish(
     quiet: bool,
     fail_on: FailOn,
     db: str | None = None,
+    heavy: HeavyReports = HeavyReports.INLINE,
 ) -> int:
     """Publish the inventory, show it (JSON on stdout, or the table), return the exit code.
 
     What is shown is what the files hold: history (first seen, dispositions, the digest) is
     applied before anything is printed.
     """
-    inventory, written = publish(inventory, out, db)
+    inventory, written, notice = publish(inventory, out, db, heavy)
+    if notice is not None:
+        # Said even with --quiet: two files the user expects are not there yet.
+        stderr.print(notice, markup=False, highlight=False)
     if json_output:
         export(inventory, ExportFormat.JSON, sys.stdout.buffer)
     elif not quiet:

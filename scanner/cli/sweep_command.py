@@ -34,6 +34,7 @@ from scanner.cli.common import (
     load_db,
     stderr,
 )
+from scanner.cli.deferred import BACKGROUND_ABOVE_DEVICES, HeavyReports
 from scanner.cli.outputs import finish
 from scanner.context import ProbeSettings
 from scanner.credentials import CredentialError, load_credentials
@@ -231,6 +232,15 @@ def sweep_command(
             "never logged, never exported.",
         ),
     ] = None,
+    heavy_reports: Annotated[
+        HeavyReports,
+        typer.Option(
+            "--heavy-reports",
+            help="Where the PDF and XLSX are rendered: auto (in the background above "
+            f"{BACKGROUND_ABOVE_DEVICES} devices, after inventory.json is written), inline, or "
+            "background.",
+        ),
+    ] = HeavyReports.AUTO,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -385,7 +395,15 @@ def sweep_command(
     )
     inventory = build_inventory(identities, scan)
     del identities
-    return finish(inventory, out, json_output=json_output, quiet=quiet, fail_on=fail_on, db=db_url)
+    return finish(
+        inventory,
+        out,
+        json_output=json_output,
+        quiet=quiet,
+        fail_on=fail_on,
+        db=db_url,
+        heavy=heavy_reports,
+    )
 
 
 # ------------------------------------------------------------------------------ identify

@@ -135,6 +135,29 @@ def build_request(
     created: datetime | None = None,
 ) -> bytes:
     """Return the SOAP envelope for ``operation`` of the device service, optionally signed."""
+    if username is None or password is None:
+        return _plain_request(operation)
+    return _zeep_request(operation, address, username, password, created)
+
+
+@cache
+def _plain_request(operation: str) -> bytes:
+    """An unsigned envelope, built once per operation.
+
+    The device binding adds no WS-Addressing header, so the envelope does not name the address
+    (``test_plain_request_names_no_address``); zeep took ~0.8 ms to build each one, 6.5 s of
+    CPU over the four calls per host of a 2,046-host sweep.
+    """
+    return _zeep_request(operation, "http://198.18.0.1/onvif/device_service", None, None, None)
+
+
+def _zeep_request(
+    operation: str,
+    address: str,
+    username: str | None,
+    password: str | None,
+    created: datetime | None,
+) -> bytes:
     from lxml import etree
     from zeep.wsse.username import UsernameToken
 

@@ -104,3 +104,23 @@ def test_group_devices_reports_gateway_macs_per_group(db):
     rows = [obs(f"198.18.3.{i}", "mac.mac", ROUTER_MAC) for i in (50, 51)]
     groups = group_devices(rows, [[], []])
     assert [g.gateway_macs for g in groups] == [(ROUTER_MAC,), (ROUTER_MAC,)]
+
+
+def test_cloned_identities_note_only_the_devices_that_carry_them(db):
+    # Grouping indexes refused joins by node (linear): each device still gets exactly the notes
+    # for the identities it reports, in key order, and a device with none gets none.
+    first, second = "DS-2CD2385G1-I20200414AAWRE33842150", "DS-2CD2385G1-I20200414AAWRE33842151"
+    rows = [obs("198.18.3.40", "mac.mac", "58:50:ed:00:01:40")]
+    for index in range(6):
+        host = f"198.18.3.{index + 1}"
+        rows.append(obs(host, "mac.mac", f"58:50:ed:00:01:{index:02x}"))
+        rows.append(obs(host, "onvif.serial", first if index < 3 else second, port=80))
+        if index == 2:
+            rows.append(obs(host, "onvif.serial", second, port=80))
+    devices = {d.device_key: d for d in identify(rows, db)}
+    assert len(devices) == 7
+    notes = {key: [n for n in d.notes if "separate devices" in n] for key, d in devices.items()}
+    assert notes["198.18.3.40"] == []
+    assert [first in n for n in notes["198.18.3.1"]] == [True]
+    assert len(notes["198.18.3.3"]) == 2
+    assert [second in n for n in notes["198.18.3.6"]] == [True]

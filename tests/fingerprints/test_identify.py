@@ -173,3 +173,22 @@ def test_no_rule_raises_on_arbitrary_values(key, value):
         [Observation(host=IPv4Address("198.18.0.1"), protocol=protocol, field=field, value=value)],
         load_database(),
     )
+
+
+def test_remembered_matches_give_the_same_evidence_at_every_origin():
+    from fingerprints import load_database as fresh
+
+    db = fresh()
+    first = db.evidence_for("http.server_header", "App-webs/", 80, "http_banner@198.18.0.5:80")
+    again = db.evidence_for("http.server_header", "App-webs/", 8080, "http_banner@198.18.0.6:8080")
+    assert first, "the Hikvision App-webs rule should match"
+    assert [e.rule_id for e in first] == [e.rule_id for e in again]
+    assert {e.port for e in again} == {8080}
+    assert {e.origin for e in again} == {"http_banner@198.18.0.6:8080"}
+    db.forget_matches()
+    assert db.evidence_for("https.server_header", "App-webs/", 443) == [
+        e.model_copy(
+            update={"field": "https.server_header", "port": 443, "origin": "https.server_header"}
+        )
+        for e in first
+    ]

@@ -165,3 +165,14 @@ async def test_every_silent_discovery_target_gets_a_no_reply_row():
     rows = {r.target: r.status for r in results if r.probe == "announcer"}
     live = sorted((r.target for r in results if r.probe == "finder"), key=IPv4Address)
     assert rows == {f"{t}:37020": ("success" if t == live[0] else "no_reply") for t in live}
+
+
+def test_endpoint_probe_check_is_the_protocol_check():
+    from scanner.probes import all_probes
+    from scanner.probes.base import EndpointProbe, is_endpoint_probe
+
+    probes = list(all_probes().values())
+    assert any(is_endpoint_probe(p) for p in probes)
+    for probe in probes:
+        assert is_endpoint_probe(probe) is isinstance(probe, EndpointProbe)
+        assert is_endpoint_probe(probe) is isinstance(probe, EndpointProbe)  # remembered

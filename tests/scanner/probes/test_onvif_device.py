@@ -330,3 +330,11 @@ async def test_the_announced_endpoint_is_probed_at_its_port_and_path():
     assert result.target == f"{host}:8080"
     assert [c[0] for c in calls][:2] == ["GetSystemDateAndTime", "GetCapabilities"]
     assert result.status in {"success", "auth_required"}
+
+
+def test_plain_request_names_no_address():
+    # The unsigned envelope is built once per operation: it must not depend on the address.
+    first = build_request("GetScopes", "http://198.18.0.5/onvif/device_service")
+    other = build_request("GetScopes", "https://198.18.3.9:8443/onvif/other")
+    assert first == other
+    assert b"198.18" not in first
