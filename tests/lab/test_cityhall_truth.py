@@ -122,7 +122,9 @@ def test_issue_14_figures_no_missed_covered_and_no_false_covered(judged):
     assert not missed and not called_not, (missed, called_not)
     called = [row for row, d in covered if d is not None and d["covered"] == "covered"]
     recall = len(called) / len(covered)
-    assert recall >= COVERED_RECALL_FLOOR, f"{len(called)}/{len(covered)} covered hosts called covered"
+    assert recall >= COVERED_RECALL_FLOOR, (
+        f"{len(called)}/{len(covered)} covered hosts called covered"
+    )
     false_covered = [
         row.name
         for row, d in judged
