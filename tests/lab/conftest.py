@@ -36,8 +36,10 @@ def _tcpdump(scan_ns: str, capture: Path) -> subprocess.Popen[bytes] | None:
         return None
     dump = subprocess.Popen(
         # whole frames (-s 0): the passive test re-identifies devices from this capture
-        ["ip", "netns", "exec", scan_ns, "tcpdump", "-i", "scan0", "-n", "-U", "-s", "0"]
-        + ["-w", str(capture)],
+        [
+            *("ip", "netns", "exec", scan_ns, "tcpdump", "-i", "scan0", "-n", "-U", "-s", "0"),
+            *("-w", str(capture)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
