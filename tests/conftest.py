@@ -47,7 +47,7 @@ def lab_capable() -> tuple[bool, str]:
 
 
 #: Where a test that opts in (``loopback`` or ``lab``) may connect: never off the machine.
-LOOPBACK_HOSTS = ["127.0.0.1", "::1"]
+LOOPBACK_HOSTS = ["127.0.0.0/8", "::1"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
