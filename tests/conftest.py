@@ -48,15 +48,19 @@ def lab_capable() -> tuple[bool, str]:
 
 #: Where a test that opts in (``loopback`` or ``lab``) may connect: never off the machine.
 LOOPBACK_HOSTS = ["127.0.0.0/8", "::1"]
+#: Lab tests may also reach the lab's own namespaces, which live in 198.18.0.0/15 only.
+LAB_HOSTS = [*LOOPBACK_HOSTS, "198.18.0.0/15"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Sockets are off for every test (pytest-socket, `--disable-socket` in pyproject): a unit
     # test that reaches for the network fails. Tests that start their own loopback servers say
-    # so with `@pytest.mark.loopback`, and lab tests (which talk to the lab through processes
-    # inside its namespaces) are allowed too; both may connect to loopback only.
+    # so with `@pytest.mark.loopback` and may connect to loopback only; lab tests may also reach
+    # the lab's namespaces (198.18.0.0/15), never another address.
     for item in items:
-        if "loopback" in item.keywords or "lab" in item.keywords:
+        if "lab" in item.keywords:
+            item.add_marker(pytest.mark.allow_hosts(LAB_HOSTS))
+        elif "loopback" in item.keywords:
             item.add_marker(pytest.mark.allow_hosts(LOOPBACK_HOSTS))
     ok, why = lab_capable()
     if ok:
