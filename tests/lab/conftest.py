@@ -106,5 +106,6 @@ def cityhall_sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     finally:
         if dump is not None and dump.poll() is None:
             dump.kill()
+            dump.wait(timeout=10)
         lab.down(name)
         assert lab_namespaces(name) == []
