@@ -62,10 +62,11 @@ screenshot: setup
 		file://$(abspath $(OUT)/city-hall/inventory.html) 2>/dev/null; \
 	echo "wrote examples/report-screenshot.png"
 
-## test: the whole suite, lab integration tests included (needs root for the lab tests).
+## test: the whole suite, lab integration tests included (needs root for the lab tests), with
+## branch coverage and its floor (pyproject [tool.coverage]). CI=true: a skip fails the run.
 test: setup
 	$(BIN)/python -m fingerprints.verify
-	$(BIN)/python -m pytest
+	CI=true $(BIN)/python -m pytest --cov --cov-branch --cov-report=term:skip-covered
 
 ## lint: ruff (style and bug patterns), mypy (strict types), import-linter (one-way stages).
 lint: setup

@@ -333,9 +333,10 @@ def identify_device(
         else [_match(obs, db) for obs in observations]
     )
     shared = frozenset(gateway_macs if gateway_macs is not None else shared_link_macs(observations))
-    collected = _collect(observations, matched, shared)
-    decision = _decide(score_makers(collected.evidence), collected.evidence)
-    details = _details(collected.evidence, decision.maker)
+    collected = _collect(observations, matched, shared)  # 1. collect
+    scores = score_makers(collected.evidence)  # 2. score by source (fingerprints.scoring)
+    decision = _decide(scores, collected.evidence)  # 3. decide
+    details = _details(collected.evidence, decision.maker)  # 4. resolve the details
     seen_macs = {m for obs in observations for m in link_macs(obs)}
     gateway = sorted(shared & seen_macs)
     maker = decision.maker

@@ -100,6 +100,18 @@ class GroundTruth(_Strict):
     model: str | None = None
     covered: bool
     note: str | None = None
+    #: What a sweep can honestly conclude, when that is less than ``covered`` says: a device
+    #: that shows only its MAC prefix (or no hardware maker at all) ends "undetermined" by
+    #: design. Left out, a sweep must call the device covered or not covered as ``covered``.
+    expect: Literal["undetermined"] | None = None
+    #: Why ``expect`` is less than the truth; required with it, so every exception is argued.
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _expect_needs_a_reason(self) -> GroundTruth:
+        if (self.expect is None) != (self.reason is None):
+            raise ValueError("truth: `expect` and `reason` go together")
+        return self
 
 
 class _Reply(_Strict):

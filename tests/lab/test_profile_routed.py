@@ -87,3 +87,19 @@ def test_city_hall_new_hosts_stay_in_their_ranges():
         assert host.address in IPv4Network("198.18.2.0/24") or (
             IPv4Address("198.18.0.160") <= host.address <= IPv4Address("198.18.0.189")
         ), host.name
+
+
+def test_a_truth_that_expects_less_must_say_why(tmp_path):
+    argued = BASE.replace(
+        'truth = { maker = "axis", covered = false }',
+        'truth = { maker = "axis", covered = false, expect = "undetermined", '
+        'reason = "only the router\'s MAC is seen" }',
+    )
+    hosts = {h.name: h for h in load_profile(write(tmp_path, argued)).hosts}
+    assert hosts["proxied"].truth.expect == "undetermined"
+    bare = BASE.replace(
+        'truth = { maker = "axis", covered = false }',
+        'truth = { maker = "axis", covered = false, expect = "undetermined" }',
+    )
+    with pytest.raises(LabError, match="`expect` and `reason` go together"):
+        load_profile(write(tmp_path, bare))

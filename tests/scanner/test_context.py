@@ -47,6 +47,7 @@ def ctx(limits=FAST):
     return ProbeContext(Scope.from_specs(["127.0.0.0/8"]), limits)
 
 
+@pytest.mark.loopback
 async def test_reply_until_close():
     async def handler(reader, writer):
         await reader.read(100)
@@ -61,6 +62,7 @@ async def test_reply_until_close():
     assert not reply.timed_out
 
 
+@pytest.mark.loopback
 async def test_huge_reply_is_capped():
     async def handler(reader, writer):
         try:
@@ -77,6 +79,7 @@ async def test_huge_reply_is_capped():
     assert reply.truncated
 
 
+@pytest.mark.loopback
 async def test_slowloris_is_cut_by_the_exchange_deadline():
     async def handler(reader, writer):
         try:
@@ -97,6 +100,7 @@ async def test_slowloris_is_cut_by_the_exchange_deadline():
     assert loop.time() - start < 2.5
 
 
+@pytest.mark.loopback
 async def test_silent_peer_times_out():
     async def handler(reader, writer):
         await asyncio.sleep(1.5)
@@ -108,6 +112,7 @@ async def test_silent_peer_times_out():
     assert info.value.status is ProbeStatus.TIMEOUT
 
 
+@pytest.mark.loopback
 async def test_close_without_reply():
     async def handler(reader, writer):
         writer.close()
@@ -119,6 +124,7 @@ async def test_close_without_reply():
     assert info.value.status is ProbeStatus.CLOSED
 
 
+@pytest.mark.loopback
 async def test_reset_mid_reply_keeps_what_arrived():
     async def handler(reader, writer):
         sock = writer.get_extra_info("socket")
@@ -133,6 +139,7 @@ async def test_reset_mid_reply_keeps_what_arrived():
     assert reply.data.startswith(b"HTTP/1.0 200 OK")
 
 
+@pytest.mark.loopback
 async def test_refused_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -162,6 +169,7 @@ async def test_rate_limiter_spaces_sends(monkeypatch):
     assert sleeps == pytest.approx([0.1, 0.2])
 
 
+@pytest.mark.loopback
 async def test_an_exchange_that_times_out_before_any_byte_is_tried_once_more():
     calls = []
 
@@ -182,6 +190,7 @@ async def test_an_exchange_that_times_out_before_any_byte_is_tried_once_more():
     assert context.window.stats.decreases == 1
 
 
+@pytest.mark.loopback
 async def test_a_refused_port_is_not_retried_and_does_not_shrink_the_window():
     context = ctx()
     with pytest.raises(ExchangeError) as caught:

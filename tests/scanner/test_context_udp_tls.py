@@ -11,6 +11,7 @@ from scanner.scope import Scope
 from .probes.loopback import FAST, fresh_address, loopback_ctx, udp_server
 
 
+@pytest.mark.loopback
 async def test_udp_exchange_returns_the_reply_capped():
     host = fresh_address()
     async with udp_server(host, 40001, lambda data: [b"x" * 5000]):
@@ -20,6 +21,7 @@ async def test_udp_exchange_returns_the_reply_capped():
     assert reply.truncated
 
 
+@pytest.mark.loopback
 async def test_udp_exchange_without_a_reply_is_no_reply():
     with pytest.raises(ExchangeError) as info:
         await loopback_ctx().udp_exchange(fresh_address(), 40002, b"hi", wait_s=0.2)
@@ -33,6 +35,7 @@ async def test_out_of_scope_unicast_is_refused_before_any_socket():
     assert ctx.packets_sent == 0
 
 
+@pytest.mark.loopback
 async def test_replies_from_outside_the_scope_are_dropped():
     inside = fresh_address()
     # The scope is the one host; a second host answering to us is not recorded.
@@ -42,6 +45,7 @@ async def test_replies_from_outside_the_scope_are_dropped():
     assert [d.source for d in result.datagrams] == [inside]
 
 
+@pytest.mark.loopback
 async def test_reply_count_is_bounded():
     host = fresh_address()
     async with udp_server(host, 40005, lambda data: [b"a"] * 50):
@@ -79,6 +83,7 @@ def test_message_complete():
     assert not message_complete(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
 
 
+@pytest.mark.loopback
 async def test_a_window_nobody_answers_ends_at_the_quiet_floor_not_at_wait_s():
     import time
 
@@ -91,6 +96,7 @@ async def test_a_window_nobody_answers_ends_at_the_quiet_floor_not_at_wait_s():
     assert time.monotonic() - started < 1.5
 
 
+@pytest.mark.loopback
 async def test_replies_still_arriving_keep_the_window_open():
     """Replies 0.25 s apart with a 0.2 s floor: the widest gap, not the floor, sets the wait."""
     import asyncio

@@ -1,5 +1,7 @@
 """Web logins through the ProbeContext: our digest against lighttpd's (third-party) server."""
 
+import pytest
+
 from scanner.http_login import Access, authenticated_get
 from scanner.limits import Limits
 
@@ -9,6 +11,7 @@ from .probes.loopback import loopback_ctx
 __all__ = ["lighttpd"]  # the module-scoped fixture, imported for pytest
 
 
+@pytest.mark.loopback
 async def test_digest_against_lighttpd(lighttpd):
     ctx = loopback_ctx()
     path = "/ISAPI/System/deviceInfo"

@@ -46,6 +46,7 @@ def test_parsers_never_crash_on_garbage(data):
             parse(data)
 
 
+@pytest.mark.loopback
 async def test_dahua_cgi_probe_with_a_login(lighttpd):
     result = await run_host_probe(DAHUA, lighttpd, loopback_ctx(settings=creds(lighttpd)))
     facts = {(o.key, o.channel): o.value for o in result.observations}
@@ -59,6 +60,7 @@ async def test_dahua_cgi_probe_with_a_login(lighttpd):
     assert all(o.authenticated for o in result.observations if o.protocol != "auth")
 
 
+@pytest.mark.loopback
 async def test_dahua_that_answers_without_a_login_is_read_unauthenticated():
     host = fresh_address()
     bodies = {
@@ -86,6 +88,7 @@ async def test_dahua_that_answers_without_a_login_is_read_unauthenticated():
     assert facts[("channel.serial", 1)].value == "7J0A3B2PAZ5C1D9"
 
 
+@pytest.mark.loopback
 async def test_servers_without_the_cgi_are_not_found_not_a_crash():
     host = fresh_address()
 
@@ -100,6 +103,7 @@ async def test_servers_without_the_cgi_are_not_found_not_a_crash():
     assert not result.observations
 
 
+@pytest.mark.loopback
 async def test_a_refused_login_is_never_offered_again_so_accounts_do_not_lock():
     host = fresh_address()
     attempts: list[bytes] = []

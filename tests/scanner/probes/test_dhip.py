@@ -101,6 +101,7 @@ def test_fuzz_parse_reply_json_bodies(value):
         parse_reply(frame(body))
 
 
+@pytest.mark.loopback
 async def test_unicast_discovery_on_loopback():
     host = fresh_address()
 

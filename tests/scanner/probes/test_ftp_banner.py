@@ -57,6 +57,7 @@ def test_fuzz_parse_reply(data):
         assert len(greeting.lines) <= 64
 
 
+@pytest.mark.loopback
 async def test_reads_greeting_and_sends_nothing():
     host = fresh_address()
     received: list[bytes] = []
@@ -81,6 +82,7 @@ async def test_reads_greeting_and_sends_nothing():
     assert received == []  # no USER, no PASS, no QUIT
 
 
+@pytest.mark.loopback
 async def test_line_flood_is_capped():
     host = fresh_address()
 
@@ -97,6 +99,7 @@ async def test_line_flood_is_capped():
     assert result.observations[0].value.count("\n") < 64
 
 
+@pytest.mark.loopback
 async def test_slowloris_greeting_ends_at_the_deadline():
     host = fresh_address()
 

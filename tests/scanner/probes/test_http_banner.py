@@ -116,6 +116,7 @@ def test_every_web_port_plus_the_announced_ones():
     assert all(e.tls for e in TLS.endpoints(HOST, leads))
 
 
+@pytest.mark.loopback
 async def test_a_port_that_speaks_another_protocol_is_not_found_at_once():
     import time
 

@@ -72,6 +72,7 @@ def test_parsers_never_crash_on_garbage(data):
             parse(data)
 
 
+@pytest.mark.loopback
 async def test_isapi_probe_lists_the_channels_with_a_login(lighttpd):
     result = await run_host_probe(ISAPI, lighttpd, loopback_ctx(settings=creds(lighttpd)))
     assert result.status == "success", result.error
@@ -90,6 +91,7 @@ async def test_isapi_probe_lists_the_channels_with_a_login(lighttpd):
     assert PASSWORD not in result.model_dump_json()
 
 
+@pytest.mark.loopback
 async def test_isapi_probe_without_a_login_records_that_it_was_asked(lighttpd):
     result = await run_host_probe(ISAPI, lighttpd, loopback_ctx())
     keys = {o.key for o in result.observations}
@@ -97,6 +99,7 @@ async def test_isapi_probe_without_a_login_records_that_it_was_asked(lighttpd):
     assert not any(o.channel for o in result.observations)
 
 
+@pytest.mark.loopback
 async def test_servers_without_isapi_are_not_found_not_a_crash():
     host = fresh_address()
 
@@ -111,6 +114,7 @@ async def test_servers_without_isapi_are_not_found_not_a_crash():
     assert not result.observations
 
 
+@pytest.mark.loopback
 async def test_a_device_that_never_answers_times_out_within_the_limits():
     host = fresh_address()
 

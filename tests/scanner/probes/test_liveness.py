@@ -1,6 +1,7 @@
 import contextlib
 from ipaddress import IPv4Address
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,12 +34,14 @@ def test_fuzz_parse_echo_reply(data):
         parse_echo_reply(data)
 
 
+@pytest.mark.loopback
 async def test_icmp_finds_loopback_hosts_and_only_them():
     host = fresh_address()
     results = await PROBE.discover([host], loopback_ctx())
     assert [(r.target, r.status) for r in results] == [(str(host), "success")]
 
 
+@pytest.mark.loopback
 async def test_tcp_fallback_when_icmp_is_unavailable(monkeypatch):
     async def no_icmp(targets, ctx):
         raise PermissionError
@@ -57,6 +60,7 @@ async def test_tcp_fallback_when_icmp_is_unavailable(monkeypatch):
     assert str(refused_only) in by
 
 
+@pytest.mark.loopback
 async def test_one_pingable_host_does_not_hide_the_silent_ones(monkeypatch):
     pingable, filtered = fresh_address(), fresh_address()
 
@@ -75,6 +79,7 @@ async def test_one_pingable_host_does_not_hide_the_silent_ones(monkeypatch):
     assert by[f"{filtered}:80"].status == "success"  # TCP-checked although ICMP worked nearby
 
 
+@pytest.mark.loopback
 async def test_a_capped_fallback_records_what_it_skipped(monkeypatch):
     async def nobody_pings(targets, ctx):
         return set()

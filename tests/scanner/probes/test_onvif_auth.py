@@ -87,6 +87,7 @@ def test_parser_never_crashes_on_garbage(data):
         parse_network_interfaces(data)
 
 
+@pytest.mark.loopback
 async def test_usernametoken_login_reads_identity_and_mac():
     address = fresh_address()
     device = host_ctx(address)
@@ -112,6 +113,7 @@ async def test_usernametoken_login_reads_identity_and_mac():
     assert not nothing.observations  # no login names the host: nothing asked
 
 
+@pytest.mark.loopback
 async def test_http_digest_fallback_when_the_endpoint_answers_401():
     address = fresh_address()
     device = host_ctx(address, password=None)

@@ -185,6 +185,7 @@ def soap_server(password=None):
     return handler, calls
 
 
+@pytest.mark.loopback
 async def test_anonymous_then_digest_with_the_device_clock():
     host = fresh_address()
     handler, calls = soap_server(password="pa55")
@@ -211,6 +212,7 @@ async def test_anonymous_then_digest_with_the_device_clock():
     assert "pa55" not in result.model_dump_json()
 
 
+@pytest.mark.loopback
 async def test_without_credentials_the_challenge_is_still_evidence():
     host = fresh_address()
     handler, calls = soap_server(password="pa55")
@@ -221,6 +223,7 @@ async def test_without_credentials_the_challenge_is_still_evidence():
     assert any(o.field == "fault" and "NotAuthorized" in o.value for o in result.observations)
 
 
+@pytest.mark.loopback
 async def test_an_xml_bomb_is_a_protocol_error():
     host = fresh_address()
     bomb = (
@@ -250,6 +253,7 @@ def _fixed_reply(reply):
     return handler
 
 
+@pytest.mark.loopback
 async def test_a_web_servers_404_is_not_found_not_a_protocol_error():
     host = fresh_address()
     reply = http_response("404 Not Found", [("Content-Type", "text/html")], b"<h1>404</h1>")
@@ -260,6 +264,7 @@ async def test_a_web_servers_404_is_not_found_not_a_protocol_error():
     assert "HTTP 404" in result.error
 
 
+@pytest.mark.loopback
 async def test_a_catch_all_html_page_is_not_found():
     host = fresh_address()
     reply = http_response("200 OK", [("Content-Type", "text/html")], b"<html>login</html>")
@@ -269,6 +274,7 @@ async def test_a_catch_all_html_page_is_not_found():
     assert "not SOAP" in result.error
 
 
+@pytest.mark.loopback
 async def test_a_device_refusing_everything_is_auth_required_with_its_fault_kept():
     host = fresh_address()
 
@@ -319,6 +325,7 @@ def test_xaddrs_name_the_endpoint_and_only_ipv4_http_urls_are_followed():
     assert [e.port for e in PROBE.endpoints(host, [])] == [80]
 
 
+@pytest.mark.loopback
 async def test_the_announced_endpoint_is_probed_at_its_port_and_path():
     from scanner.probes.base import Endpoint
 

@@ -44,6 +44,7 @@ def test_fuzz_parse_reply(data):
         parse_reply(data)
 
 
+@pytest.mark.loopback
 async def test_options_then_describe_without_credentials_on_a_keepalive_server():
     host = fresh_address()
     seen: list[bytes] = []
@@ -74,6 +75,7 @@ async def test_options_then_describe_without_credentials_on_a_keepalive_server()
     assert any(f == "public" for f, _ in fields)
 
 
+@pytest.mark.loopback
 async def test_garbage_on_554_is_a_protocol_error():
     host = fresh_address()
 

@@ -77,6 +77,7 @@ def test_fuzz_parse_reply_xmlish(text):
         parse_reply(data)
 
 
+@pytest.mark.loopback
 async def test_unicast_probe_pairs_by_uuid():
     host = fresh_address()
     template = CAPTURE.read_bytes()
@@ -95,6 +96,7 @@ async def test_unicast_probe_pairs_by_uuid():
     assert {o.field for o in result.observations} >= {"model", "serial", "mac", "oem_code"}
 
 
+@pytest.mark.loopback
 async def test_no_answer_is_one_no_reply_result():
     results = await PROBE.discover([fresh_address()], loopback_ctx())
     assert [(r.target, r.status) for r in results] == [("*", "no_reply")]

@@ -59,6 +59,7 @@ def test_fuzz_parse_reply_mutated(noise):
         parse_reply(bytes(data))
 
 
+@pytest.mark.loopback
 async def test_community_is_configurable_and_request_ids_pair():
     host = fresh_address()
     stored = (CAPTURES / "facts-hikvision-nvr.bin").read_bytes()

@@ -64,6 +64,7 @@ def test_fuzz_parse_reply(data):
         assert ident.line.startswith("SSH-")
 
 
+@pytest.mark.loopback
 async def test_reads_the_line_sends_nothing_and_does_not_wait_for_close():
     host = fresh_address()
     received: list[bytes] = []
@@ -90,6 +91,7 @@ async def test_reads_the_line_sends_nothing_and_does_not_wait_for_close():
     assert received == []
 
 
+@pytest.mark.loopback
 async def test_endless_banner_lines_end_at_the_cap():
     host = fresh_address()
 
@@ -104,6 +106,7 @@ async def test_endless_banner_lines_end_at_the_cap():
     assert result.reply_bytes <= 4096
 
 
+@pytest.mark.loopback
 async def test_slowloris_ends_at_the_deadline():
     host = fresh_address()
 
@@ -121,6 +124,7 @@ async def test_slowloris_ends_at_the_deadline():
     assert result.status in {"success", "timeout"}
 
 
+@pytest.mark.loopback
 async def test_silent_port_is_a_timeout_and_closed_port_refused():
     host = fresh_address()
 

@@ -147,6 +147,7 @@ def _telnetd_like(banner: bytes):
     return handler, answers
 
 
+@pytest.mark.loopback
 async def test_refuses_options_reads_the_banner_and_types_nothing():
     host = fresh_address()
     handler, answers = _telnetd_like(b"\r\nWelcome Visiting Huawei Home Gateway\r\nLogin:")
@@ -168,6 +169,7 @@ async def test_refuses_options_reads_the_banner_and_types_nothing():
     assert bytes([IAC, DONT, 3]) in sent
 
 
+@pytest.mark.loopback
 async def test_falls_back_to_2323():
     host = fresh_address()
 
@@ -182,6 +184,7 @@ async def test_falls_back_to_2323():
     assert result.target == f"{host}:2323"
 
 
+@pytest.mark.loopback
 async def test_iac_flood_is_bounded():
     host = fresh_address()
     replies: list[int] = []
@@ -209,6 +212,7 @@ async def test_iac_flood_is_bounded():
     assert sum(replies) <= 256 * 3  # each option refused once, however often it is asked
 
 
+@pytest.mark.loopback
 async def test_endless_banner_is_cut_at_the_cap():
     host = fresh_address()
 
@@ -223,6 +227,7 @@ async def test_endless_banner_is_cut_at_the_cap():
     assert len(result.observations[0].value) <= 4096
 
 
+@pytest.mark.loopback
 async def test_endless_subnegotiation_and_slowloris_end():
     host = fresh_address()
 

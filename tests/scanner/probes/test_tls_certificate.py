@@ -83,6 +83,7 @@ def self_signed(tmp_path_factory):
     return context
 
 
+@pytest.mark.loopback
 async def test_reads_the_self_signed_certificate_and_the_banner(self_signed):
     host = fresh_address()
 
@@ -101,6 +102,7 @@ async def test_reads_the_self_signed_certificate_and_the_banner(self_signed):
     assert seen[("https", "title")] == "login"
 
 
+@pytest.mark.loopback
 async def test_plain_tcp_on_443_is_not_a_crash():
     host = fresh_address()
 

@@ -163,6 +163,7 @@ def _serving(body: bytes, head_extra: bytes = b""):
     return handler, requests
 
 
+@pytest.mark.loopback
 async def test_search_then_description():
     host = fresh_address()
     body = parse_http(ROOTDESC).body
@@ -184,6 +185,7 @@ async def test_search_then_description():
     assert ports["manufacturer"] == 49152
 
 
+@pytest.mark.loopback
 async def test_out_of_scope_location_is_not_fetched():
     host = fresh_address()
     # 10.0.0.1 is outside the loopback scope: nothing may be sent there, not even a SYN.
@@ -193,12 +195,14 @@ async def test_out_of_scope_location_is_not_fetched():
     assert {o.field for o in result.observations} == {"server_header", "location", "usn"}
 
 
+@pytest.mark.loopback
 async def test_named_location_is_not_resolved():
     host = fresh_address()
     [result], _ = await _sweep(host, "http://printer.example/rootDesc.xml")
     assert "not an http://IPv4 URL" in (result.error or "")
 
 
+@pytest.mark.loopback
 async def test_xml_bomb_description_keeps_the_ssdp_answer():
     host = fresh_address()
     bomb = (
@@ -213,6 +217,7 @@ async def test_xml_bomb_description_keeps_the_ssdp_answer():
     assert "manufacturer" not in {o.field for o in result.observations}
 
 
+@pytest.mark.loopback
 async def test_chunked_description_and_404():
     host = fresh_address()
     body = parse_http(ROOTDESC).body
@@ -238,6 +243,7 @@ async def test_chunked_description_and_404():
     assert "404" in (missing.error or "")
 
 
+@pytest.mark.loopback
 async def test_slow_description_is_bounded():
     host = fresh_address()
 
@@ -256,12 +262,14 @@ async def test_slow_description_is_bounded():
     assert result.error
 
 
+@pytest.mark.loopback
 async def test_nobody_answers():
     [result] = await PROBE.discover([fresh_address()], loopback_ctx())
     assert result.status == "no_reply"
     assert result.target == "*"
 
 
+@pytest.mark.loopback
 async def test_an_answer_that_waits_for_mx_is_still_heard():
     host = fresh_address()
     loop = asyncio.get_running_loop()

@@ -88,6 +88,7 @@ def test_fuzz_parse_reply_fields(text):
         parse_reply(data)
 
 
+@pytest.mark.loopback
 async def test_unicast_pairs_by_relates_to_and_filters_non_video():
     host = fresh_address()
 
