@@ -17,9 +17,10 @@ form but that one-time hash.
 
 ``configManager.getConfig`` answers ``params.table``: the same RemoteDevice table the CGI prints
 flattened (``table.RemoteDevice.uuid:System_CONFIG_NETCAMERA_INFO_<slot>.<Key>``, see
-:mod:`scanner.probes.dahua_cgi`), as a JSON object keyed ``uuid:System_CONFIG_NETCAMERA_INFO_<slot>``
-or as a list indexed by slot (rroller/dahua reads config tables both ways: ``General`` as an
-object, ``LeLensMask`` as a list). Replies are capped at 256 KiB, parsed with the stdlib JSON
+:mod:`scanner.probes.dahua_cgi`), as a JSON object keyed
+``uuid:System_CONFIG_NETCAMERA_INFO_<slot>`` or as a list indexed by slot (rroller/dahua reads
+config tables both ways: ``General`` as an object, ``LeLensMask`` as a list). Replies are capped
+at 256 KiB, parsed with the stdlib JSON
 reader (no code execution) with nesting bounded, and anything else is a ``protocol_error``.
 
 Without a credentials file entry the probe asks once, without a session, for the table: real
@@ -134,8 +135,10 @@ def parse_rpc2_challenge(body: bytes) -> tuple[str, str, str, str]:
 
 def password_hash(username: str, password: str, realm: str, random: str) -> str:
     """Step 2's ``password``: MD5(user:random:MD5(user:realm:password)), upper-case hex."""
-    inner = hashlib.md5(f"{username}:{realm}:{password}".encode()).hexdigest().upper()  # noqa: S324 - Dahua's scheme
-    return hashlib.md5(f"{username}:{random}:{inner}".encode()).hexdigest().upper()  # noqa: S324
+    # MD5 because the device's scheme is MD5; it protects nothing of ours.
+    inner = hashlib.md5(f"{username}:{realm}:{password}".encode(), usedforsecurity=False)
+    outer = f"{username}:{random}:{inner.hexdigest().upper()}".encode()
+    return hashlib.md5(outer, usedforsecurity=False).hexdigest().upper()
 
 
 def _text(value: object) -> str | None:

@@ -89,8 +89,10 @@ def test_challenge_and_hash():
     session, realm, random, encryption = parse_rpc2_challenge(CHALLENGE)
     assert (realm, random, encryption) == (REALM, RANDOM, "Default")
     assert session == "0f3e8a5b2c7d1e9f4a6b8c0d2e4f6a8b"
-    inner = hashlib.md5(f"admin:{REALM}:secret".encode()).hexdigest().upper()
-    expected = hashlib.md5(f"admin:{RANDOM}:{inner}".encode()).hexdigest().upper()
+    inner = hashlib.md5(f"admin:{REALM}:secret".encode(), usedforsecurity=False).hexdigest().upper()
+    expected = (
+        hashlib.md5(f"admin:{RANDOM}:{inner}".encode(), usedforsecurity=False).hexdigest().upper()
+    )
     assert password_hash("admin", "secret", REALM, RANDOM) == expected
     with pytest.raises(ProbeParseError):
         parse_rpc2_challenge(b'{"result": false, "params": {}}')
@@ -143,8 +145,13 @@ def rpc2_server(password: str, calls: list[dict], table: bytes = TABLE):
         while b"\r\n\r\n" not in data:
             data += await reader.read(65536)
         head, _, body = data.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length")))
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+        )
         while len(body) < length:
             body += await reader.read(65536)
         call = json.loads(body)
@@ -153,8 +160,16 @@ def rpc2_server(password: str, calls: list[dict], table: bytes = TABLE):
         if path == b"/RPC2_Login" and call["params"]["password"] == "":
             reply = CHALLENGE
         elif path == b"/RPC2_Login":
-            inner = hashlib.md5(f"{USER}:{REALM}:{password}".encode()).hexdigest().upper()
-            good = hashlib.md5(f"{USER}:{RANDOM}:{inner}".encode()).hexdigest().upper()
+            inner = (
+                hashlib.md5(f"{USER}:{REALM}:{password}".encode(), usedforsecurity=False)
+                .hexdigest()
+                .upper()
+            )
+            good = (
+                hashlib.md5(f"{USER}:{RANDOM}:{inner}".encode(), usedforsecurity=False)
+                .hexdigest()
+                .upper()
+            )
             ok = call["params"]["password"] == good and call.get("session")
             reply = json.dumps(
                 {"id": 2, "params": None, "result": bool(ok), "session": call.get("session")}
@@ -221,7 +236,8 @@ async def test_a_huge_reply_is_oversized_and_a_hostile_one_protocol_error():
 
     async def garbage(reader, writer):
         await reader.read(65536)
-        writer.write(http_response("200 OK", [("Connection", "close")], b'{"result": fal\x00{[' * 1000))
+        junk = b'{"result": fal\x00{[' * 1000
+        writer.write(http_response("200 OK", [("Connection", "close")], junk))
         await writer.drain()
 
     async with tcp_server(host, 80, garbage):
@@ -261,7 +277,11 @@ def test_announced_web_ports_become_endpoints():
 
     host = IPv4Address("198.18.0.192")
     lead = Observation(
-        host=host, protocol="dhip", field="http_port", value="8080", probe="dhip",
+        host=host,
+        protocol="dhip",
+        field="http_port",
+        value="8080",
+        probe="dhip",
         observed_at=utc_now(),
     )
     assert [e.port for e in RPC2.endpoints(host, [lead])] == [80, 8080]
