@@ -43,8 +43,9 @@ from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
 from scanner.context import ExchangeError, ProbeContext, message_complete
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
+from scanner.http_login import web_endpoints
 from scanner.probes.base import Endpoint, ProbeInfo
-from scanner.probes.http_banner import HTTP_PORT_LEADS, announced_ports, dechunk, parse_reply
+from scanner.probes.http_banner import dechunk, parse_reply
 from scanner.results import Observation, ProbeResult, ProbeStatus
 
 __all__ = [
@@ -218,11 +219,7 @@ class DahuaRpc2Probe:
 
     def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
         """Port 80, plus the web ports SADP/DHIP announced for the host."""
-        ports = [PORT, *(p for p in announced_ports(leads, HTTP_PORT_LEADS) if p != PORT)]
-        return [
-            Endpoint(host=host, port=p, path=RPC_PATH, via=None if p == PORT else "HttpPort")
-            for p in ports
-        ]
+        return web_endpoints(host, leads, RPC_PATH, PORT)
 
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
         """The default endpoint (port 80)."""
