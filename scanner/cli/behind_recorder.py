@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from fingerprints import DeviceIdentity
+from scanner.channel_facts import RECORDER_MODEL
 from scanner.results import Observation
 
 __all__ = [
@@ -22,10 +23,6 @@ __all__ = [
     "unlisted_recorders",
 ]
 
-#: Model names of recorders: Hikvision DS-7xxx/8xxx/9xxx (NVR, DVR, hybrid), iDS-7/9 (AcuSense
-#: recorders), and the NVR/XVR/DVR/HCVR/HVR/NVD families of Dahua and their OEM lines
-#: (research/fingerprints.md §10.1-10.2 model grammars).
-RECORDER_MODEL: Final = re.compile(r"(?i)^(?:i?DS-[789]\d{3}|.*(?:NVR|XVR|DVR|HCVR|HVR|NVD))")
 _RECORDER_CLASSES: Final = frozenset({"nvr", "dvr", "xvr", "hvr", "recorder"})
 #: Dahua's DHIP notifyDevInfo counts a recorder's IP channels (research/fingerprints.md §7.1;
 #: cameras answer 0), which names a recorder whatever its model string says.

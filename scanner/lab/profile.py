@@ -218,6 +218,15 @@ class RtspService(_Strict):
         return self.routes[0]
 
 
+class OnvifVideoSource(_Strict):
+    """One video source of an ONVIF recorder's media service: a channel, as ONVIF shows it."""
+
+    token: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=64, description="its profile's source config name")
+    width: int = Field(default=1920, ge=1, le=16384)
+    height: int = Field(default=1080, ge=1, le=16384)
+
+
 class OnvifService(_Strict):
     """ONVIF: WS-Discovery ProbeMatch on UDP 3702 and the SOAP device service over HTTP."""
 
@@ -243,6 +252,9 @@ class OnvifService(_Strict):
     password: str | None = None
     timezone: str = "CST-8"
     raw_reply_b64: str | None = Field(default=None, description="hostile: send this instead")
+    #: A recorder's channels, answered by GetVideoSources/GetProfiles on ``media_path``.
+    video_sources: tuple[OnvifVideoSource, ...] = ()
+    media_path: str = "/onvif/media_service"
 
     @field_validator("raw_reply_b64")
     @classmethod

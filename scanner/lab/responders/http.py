@@ -90,7 +90,10 @@ def handler(
         if not request:
             return
         method, path = request_target(request)
-        if device is not None and path == device.path:
+        soap_paths = {device.path, device.media_path} if device is not None else set()
+        if device is not None and not device.video_sources:
+            soap_paths = {device.path}
+        if device is not None and path in soap_paths:
             body = await _read_soap(reader, request) if method == "POST" else b""
             if body is None:
                 writer.write(
