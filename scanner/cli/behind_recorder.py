@@ -94,7 +94,10 @@ def unlisted_recorders(
             why = "asked for a login and no entry of the credentials file names it"
         elif notes.get("required"):
             why = "asked for a login and no credentials file was given (--credentials)"
+        elif not have_credentials:
+            # An ONVIF-only recorder is asked for its media channels only with a login.
+            why = "listed no channels without a login, and no credentials file was given"
         else:
-            why = "answered no channel list (ISAPI InputProxy, Dahua RemoteDevice)"
+            why = "answered no channel list (ISAPI InputProxy, Dahua RemoteDevice, ONVIF media)"
         out.append((label, why))
     return out

@@ -170,12 +170,25 @@ class TlsCertificate(_Strict):
         return value
 
 
+class Rpc2Service(_Strict):
+    """Dahua RPC2 (JSON POSTs to ``/RPC2_Login`` and ``/RPC2``): the two-step challenge login
+    and the read-only calls the scanner makes (see scanner/probes/dahua_rpc2.py for sources)."""
+
+    username: str
+    password: str
+    realm: str = Field(default="Login to {serial}", description="may use placeholders")
+    encryption: str = "Default"
+    #: ``configManager.getConfig`` tables by name, as JSON text (``params.table``).
+    tables: dict[str, str] = Field(default_factory=dict)
+
+
 class HttpService(_Strict):
     """An HTTP (or, with ``tls``, HTTPS) server on one port."""
 
     port: int = Field(default=80, ge=1, le=65535)
     tls: TlsCertificate | None = None
     routes: tuple[HttpRoute, ...] = Field(min_length=1)
+    rpc2: Rpc2Service | None = None
 
     def route_for(self, path: str, query: str | None = None) -> HttpRoute:
         """Return the route for ``path``: exact, then longest prefix, then ``*``, then first.
@@ -255,6 +268,8 @@ class OnvifService(_Strict):
     #: A recorder's channels, answered by GetVideoSources/GetProfiles on ``media_path``.
     video_sources: tuple[OnvifVideoSource, ...] = ()
     media_path: str = "/onvif/media_service"
+    #: Operations answered without a token although credentials are set (white-label firmware).
+    open_actions: tuple[str, ...] = ()
 
     @field_validator("raw_reply_b64")
     @classmethod

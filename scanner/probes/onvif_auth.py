@@ -107,6 +107,12 @@ def parse_profiles(data: bytes) -> dict[str, str]:
     return names
 
 
+def _not_authorized(body: bytes) -> bool:
+    """Whether a SOAP fault says the token was refused (ONVIF Core ``ter:NotAuthorized``)."""
+    text = body[:8192].lower()
+    return b"notauthorized" in text or b"not authorized" in text
+
+
 def _media_path(xaddr: str | None, host: IPv4Address) -> str:
     """The path of a media XAddr on this host and port 80; the usual path otherwise."""
     if not xaddr:
@@ -309,13 +315,20 @@ class OnvifAuthProbe:
             facts.errors.append(f"GetCapabilities: {str(exc)[:120]}")
             path = MEDIA_PATH
         try:
-            answer = await self._call(
+            sources = await self._call(
                 ctx, host, "GetVideoSources", login, created, path, service="media"
             )
-            facts.bytes += answer.size
-            tokens = parse_video_sources(answer.body)
         except (ExchangeError, ProbeParseError) as exc:
             facts.errors.append(f"GetVideoSources: {str(exc)[:120]}")
+            return
+        facts.bytes += sources.size
+        try:
+            tokens = parse_video_sources(sources.body)
+        except ProbeParseError as exc:
+            facts.errors.append(f"GetVideoSources: {str(exc)[:120]}")
+            if sources.reply.status == 401 or _not_authorized(sources.body):
+                # Identity may be open on such firmware; the channel list is not, for this login.
+                facts.add("auth", "rejected", f"{self.info.name} GetVideoSources")
             return
         names: dict[str, str] = {}
         try:

@@ -240,6 +240,7 @@ def soap_reply(ctx: HostContext, device: OnvifService, body: bytes) -> tuple[int
     if (
         device.password is not None
         and action not in PRE_AUTH_ACTIONS
+        and action not in device.open_actions
         and not _digest_ok(root, device)
     ):
         return 400, _fault("Sender", "NotAuthorized", "Sender not Authorized")

@@ -26,7 +26,7 @@ from scanner.probes.dahua_rpc2 import (
     parse_rpc2_reply,
     password_hash,
 )
-from scanner.results import Observation
+from scanner.results import Observation, utc_now
 
 from .digest_server import PASSWORD, USER, creds
 from .loopback import fresh_address, http_response, loopback_ctx, tcp_server
@@ -273,8 +273,6 @@ async def test_a_silent_server_times_out_without_hanging():
 def test_announced_web_ports_become_endpoints():
     from ipaddress import IPv4Address
 
-    from scanner.results import utc_now
-
     host = IPv4Address("198.18.0.192")
     lead = Observation(
         host=host,
@@ -285,3 +283,40 @@ def test_announced_web_ports_become_endpoints():
         observed_at=utc_now(),
     )
     assert [e.port for e in RPC2.endpoints(host, [lead])] == [80, 8080]
+
+
+async def test_the_city_hall_xvr_profile_answers_the_probe_on_its_announced_port():
+    """The lab's RPC2 responder, driven by the city-hall profile's own bytes, on loopback."""
+    from pathlib import Path
+
+    from scanner.lab.profile import load_profile
+    from scanner.lab.responders.common import HostContext
+    from scanner.lab.responders.http import handler
+
+    root = Path(__file__).parents[3]
+    profile = load_profile(root / "examples" / "lab" / "city-hall.toml")
+    host = next(h for h in profile.hosts if h.name == "dh-xvr-north")
+    address = fresh_address()
+    ctx = HostContext.build(host, str(address), host.mac, "255.255.255.0", "127.0.0.1")
+    [service] = host.http
+    lead = Observation(
+        host=address,
+        protocol="dhip",
+        field="http_port",
+        value=str(service.port),
+        probe="dhip",
+        observed_at=utc_now(),
+    )
+    endpoint = RPC2.endpoints(address, [lead])[1]
+    password = service.rpc2.password
+    async with tcp_server(address, service.port, handler(ctx, service, None)):
+        good = await run_host_probe(
+            RPC2, address, loopback_ctx(settings=creds(address, password)), endpoint
+        )
+        bad = await run_host_probe(RPC2, address, loopback_ctx(settings=creds(address)), endpoint)
+        anonymous = await run_host_probe(RPC2, address, loopback_ctx(), endpoint)
+    listed = {o.channel: o.value for o in good.observations if o.key == "channel.address"}
+    assert listed == {c.channel: str(c.address) for c in host.channels}
+    assert bad.status == "auth_required"
+    assert [o.key for o in bad.observations] == ["auth.rejected"]
+    assert [o.key for o in anonymous.observations] == ["auth.required"]

@@ -276,3 +276,25 @@ async def test_http_digest_fallback_when_the_endpoint_answers_401():
     facts = {o.key: o.value for o in result.observations}
     assert facts["onvif.model"] == "DS-2CD2385G1-I"
     assert facts["onvif.mac"] == "44:19:b6:4e:1a:20"
+
+
+async def test_open_identity_but_a_refused_token_on_the_media_service_is_rejected():
+    address = fresh_address()
+    device = recorder_ctx(address)
+    onvif_service = device.host.onvif.model_copy(update={"open_actions": ("GetDeviceInformation",)})
+
+    async def handler(reader, writer):
+        request = await _read_request(reader)
+        writer.write(onvif.soap_http_reply(device, onvif_service, _body(request), None))
+        await writer.drain()
+
+    async with tcp_server(address, 80, handler):
+        result = await run_host_probe(
+            PROBE, address, loopback_ctx(settings=settings_for(address, "not-it"))
+        )
+    keys = [o.key for o in result.observations]
+    assert "onvif.model" in keys
+    assert not [k for k in keys if k.startswith("channel.")]
+    assert ("auth.rejected", "onvif_auth GetVideoSources") in {
+        (o.key, o.value) for o in result.observations
+    }
