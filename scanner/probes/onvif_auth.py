@@ -24,6 +24,7 @@ and look.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address
@@ -34,8 +35,8 @@ from scanner.channel_facts import MAX_CHANNELS, RECORDER_MODEL, ChannelCamera, F
 from scanner.context import ExchangeError, ProbeContext, message_complete
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
-from scanner.http_login import challenges, digest_authorization
-from scanner.probes.base import ProbeInfo
+from scanner.http_login import challenges, digest_authorization, web_endpoints
+from scanner.probes.base import Endpoint, ProbeInfo
 from scanner.probes.http_banner import HttpReply, dechunk, parse_reply
 from scanner.probes.onvif_device import (
     MAX_REPLY_BYTES,
@@ -44,7 +45,7 @@ from scanner.probes.onvif_device import (
     parse_device_information,
     parse_system_date_and_time,
 )
-from scanner.results import ProbeResult
+from scanner.results import Observation, ProbeResult
 from scanner.safe_xml import Element, child_text, find_all, find_first, parse_xml
 
 __all__ = [
@@ -113,12 +114,12 @@ def _not_authorized(body: bytes) -> bool:
     return b"notauthorized" in text or b"not authorized" in text
 
 
-def _media_path(xaddr: str | None, host: IPv4Address) -> str:
-    """The path of a media XAddr on this host and port 80; the usual path otherwise."""
+def _media_path(xaddr: str | None, host: IPv4Address, port: int = PORT) -> str:
+    """The path of a media XAddr on this host and port; the usual path otherwise."""
     if not xaddr:
         return MEDIA_PATH
     parts = urlsplit(xaddr.strip())
-    same_host = parts.hostname == str(host) and (parts.port or 80) == PORT
+    same_host = parts.hostname == str(host) and (parts.port or 80) == port
     path = parts.path
     if parts.scheme == "http" and same_host and path.startswith("/") and len(path) < 256:
         return path if path.isprintable() and " " not in path else MEDIA_PATH
@@ -181,13 +182,14 @@ class OnvifAuthProbe:
         self,
         ctx: ProbeContext,
         host: IPv4Address,
+        port: int,
         envelope: bytes,
         authorization: str | None,
         path: str = PATH,
     ) -> _Answer:
         head = [
             f"POST {path} HTTP/1.1",
-            f"Host: {host}",
+            f"Host: {host}" if port == PORT else f"Host: {host}:{port}",
             "Content-Type: application/soap+xml; charset=utf-8",
             f"Content-Length: {len(envelope)}",
         ]
@@ -196,7 +198,7 @@ class OnvifAuthProbe:
         head.append("Connection: close")
         request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + envelope
         raw = await ctx.tcp_exchange(
-            host, PORT, request, max_bytes=MAX_REPLY_BYTES, complete=message_complete
+            host, port, request, max_bytes=MAX_REPLY_BYTES, complete=message_complete
         )
         reply = parse_reply(raw.data)
         chunked = any("chunked" in v.lower() for v in reply.header("Transfer-Encoding"))
@@ -206,6 +208,7 @@ class OnvifAuthProbe:
         self,
         ctx: ProbeContext,
         host: IPv4Address,
+        port: int,
         operation: str,
         login: Login,
         created: datetime | None,
@@ -213,7 +216,7 @@ class OnvifAuthProbe:
         service: str = "device",
     ) -> _Answer:
         """One operation with a UsernameToken; on an HTTP digest challenge, digest instead."""
-        address = f"http://{host}{path}"
+        address = f"http://{host}{path}" if port == PORT else f"http://{host}:{port}{path}"
         signed = build_request(
             operation,
             address,
@@ -222,36 +225,53 @@ class OnvifAuthProbe:
             created=created,
             service_name=service,
         )
-        answer = await self._post(ctx, host, signed, None, path)
+        answer = await self._post(ctx, host, port, signed, None, path)
         digest, _ = challenges(answer.reply)
         if answer.reply.status != 401 or digest is None:
             return answer
-        authorization = digest_authorization(host, PORT, path, digest, login, method="POST")
+        authorization = digest_authorization(host, port, path, digest, login, method="POST")
         if authorization is None:
             return answer
         plain = build_request(operation, address, service_name=service)
-        retried = await self._post(ctx, host, plain, authorization, path)
+        retried = await self._post(ctx, host, port, plain, authorization, path)
         return _Answer(retried.reply, retried.body, answer.size + retried.size)
 
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """Port 80, plus the web ports SADP/DHIP announced (the device service moves with them)."""
+        return web_endpoints(host, leads, PATH, PORT)
+
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
+        """The default endpoint (port 80)."""
+        return await self.probe_endpoint(Endpoint(host=host, port=PORT, path=PATH), ctx)
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
         """Read identity and MACs with the first login the device accepts."""
         started = time.monotonic()
-        facts = FactSet(self.info.name, host, PORT)
+        host, port = endpoint.host, endpoint.port
+        facts = FactSet(self.info.name, host, port)
         store = ctx.settings.credentials
         logins = store.onvif_logins(host) if store is not None else ()
         if not logins:
             return facts.result(started, nothing_to_ask=True)  # no login names this host
-        clock = await self._device_clock(ctx, host, facts)
+        clock = await self._device_clock(ctx, host, port, facts)
+        unreachable: ExchangeError | None = None
+        replied = False
         for login in logins:
             created = (
                 None if clock is None else clock[0] + timedelta(seconds=time.monotonic() - clock[1])
             )
             try:
-                answer = await self._call(ctx, host, "GetDeviceInformation", login, created)
+                answer = await self._call(ctx, host, port, "GetDeviceInformation", login, created)
                 facts.bytes += answer.size
                 info = parse_device_information(answer.body)
-            except (ExchangeError, ProbeParseError) as exc:
+            except ExchangeError as exc:
+                # No reply is no refusal: the login was never judged.
+                unreachable = exc
+                facts.errors.append(f"GetDeviceInformation: {str(exc)[:120]}")
+                continue
+            except ProbeParseError as exc:
                 # The message names the failure, never the request (which holds the token).
+                replied = True
                 facts.errors.append(f"GetDeviceInformation: {str(exc)[:120]}")
                 continue
             facts.add(
@@ -259,19 +279,25 @@ class OnvifAuthProbe:
             )
             for field in ("manufacturer", "model", "firmware", "serial", "hardware_id"):
                 facts.add("onvif", field, getattr(info, field), authenticated=True)
-            await self._interfaces(ctx, host, login, created, facts)
+            await self._interfaces(ctx, host, port, login, created, facts)
             if info.model and RECORDER_MODEL.match(info.model):
-                await self._media_channels(ctx, host, login, created, facts)
+                await self._media_channels(ctx, host, port, login, created, facts)
             return facts.result(started)
+        if unreachable is not None and not replied:
+            raise unreachable  # recorded as refused / timeout by run_host_probe
         facts.add("auth", "rejected", f"{self.info.name} GetDeviceInformation")
         return facts.result(started)
 
     async def _device_clock(
-        self, ctx: ProbeContext, host: IPv4Address, facts: FactSet
+        self, ctx: ProbeContext, host: IPv4Address, port: int, facts: FactSet
     ) -> tuple[datetime, float] | None:
         try:
             answer = await self._post(
-                ctx, host, build_request("GetSystemDateAndTime", f"http://{host}{PATH}"), None
+                ctx,
+                host,
+                port,
+                build_request("GetSystemDateAndTime", f"http://{host}:{port}{PATH}"),
+                None,
             )
             facts.bytes += answer.size
             return parse_system_date_and_time(answer.body), time.monotonic()
@@ -283,12 +309,13 @@ class OnvifAuthProbe:
         self,
         ctx: ProbeContext,
         host: IPv4Address,
+        port: int,
         login: Login,
         created: datetime | None,
         facts: FactSet,
     ) -> None:
         try:
-            answer = await self._call(ctx, host, "GetNetworkInterfaces", login, created)
+            answer = await self._call(ctx, host, port, "GetNetworkInterfaces", login, created)
             facts.bytes += answer.size
             macs = parse_network_interfaces(answer.body)
         except (ExchangeError, ProbeParseError) as exc:
@@ -302,21 +329,22 @@ class OnvifAuthProbe:
         self,
         ctx: ProbeContext,
         host: IPv4Address,
+        port: int,
         login: Login,
         created: datetime | None,
         facts: FactSet,
     ) -> None:
         """A recorder's channels as its ONVIF media service lists them (video sources)."""
         try:
-            answer = await self._call(ctx, host, "GetCapabilities", login, created)
+            answer = await self._call(ctx, host, port, "GetCapabilities", login, created)
             facts.bytes += answer.size
-            path = _media_path(parse_media_xaddr(answer.body), host)
+            path = _media_path(parse_media_xaddr(answer.body), host, port)
         except (ExchangeError, ProbeParseError) as exc:
             facts.errors.append(f"GetCapabilities: {str(exc)[:120]}")
             path = MEDIA_PATH
         try:
             sources = await self._call(
-                ctx, host, "GetVideoSources", login, created, path, service="media"
+                ctx, host, port, "GetVideoSources", login, created, path, service="media"
             )
         except (ExchangeError, ProbeParseError) as exc:
             facts.errors.append(f"GetVideoSources: {str(exc)[:120]}")
@@ -332,7 +360,7 @@ class OnvifAuthProbe:
             return
         names: dict[str, str] = {}
         try:
-            answer = await self._call(ctx, host, "GetProfiles", login, created, path, "media")
+            answer = await self._call(ctx, host, port, "GetProfiles", login, created, path, "media")
             facts.bytes += answer.size
             names = parse_profiles(answer.body)
         except (ExchangeError, ProbeParseError) as exc:

@@ -19,7 +19,7 @@ from typing import Any, Final
 from scanner.lab.profile import Rpc2Service
 from scanner.lab.responders.common import HostContext
 
-__all__ = ["Rpc2State", "rpc2_http_reply"]
+__all__ = ["Rpc2State", "rpc2_http_reply", "state_for"]
 
 LOGIN_PATH: Final = "/RPC2_Login"
 RPC_PATH: Final = "/RPC2"
@@ -41,6 +41,16 @@ class Rpc2State:
         session, random = secrets.token_hex(16), str(secrets.randbelow(10**10))
         self.challenges[session] = random
         return session, random
+
+
+#: One state per simulated host and port: the farm builds a handler per connection, and a
+#: login spans two connections (challenge, answer) and the calls after it.
+_STATES: dict[tuple[str, int], Rpc2State] = {}
+
+
+def state_for(address: str, port: int) -> Rpc2State:
+    """The session state of the RPC2 server at ``address:port`` (created on first use)."""
+    return _STATES.setdefault((address, port), Rpc2State())
 
 
 def _md5(text: str) -> str:

@@ -17,7 +17,7 @@ from scanner.lab.responders.common import (
     read_first,
     send_reply,
 )
-from scanner.lab.responders.dahua_rpc2 import Rpc2State, rpc2_http_reply
+from scanner.lab.responders.dahua_rpc2 import Rpc2State, rpc2_http_reply, state_for
 from scanner.lab.responders.http_digest import authorized, query_of
 
 __all__ = ["handler", "request_target"]
@@ -85,7 +85,7 @@ def handler(
     ctx: HostContext, service: HttpService | None, device: OnvifService | None
 ) -> TcpHandler:
     """The connection handler for one HTTP port of one host."""
-    rpc2_state = Rpc2State()
+    rpc2_state = state_for(ctx.address, service.port) if service is not None else Rpc2State()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await read_first(reader)
