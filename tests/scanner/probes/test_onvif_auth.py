@@ -298,3 +298,10 @@ async def test_open_identity_but_a_refused_token_on_the_media_service_is_rejecte
     assert ("auth.rejected", "onvif_auth GetVideoSources") in {
         (o.key, o.value) for o in result.observations
     }
+
+
+async def test_a_closed_port_is_refused_not_a_refused_login():
+    address = fresh_address()  # nothing listens there
+    result = await run_host_probe(PROBE, address, loopback_ctx(settings=settings_for(address)))
+    assert result.status == "refused"
+    assert not result.observations
