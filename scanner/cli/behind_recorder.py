@@ -29,14 +29,26 @@ _RECORDER_CLASSES: Final = frozenset({"nvr", "dvr", "xvr", "hvr", "recorder"})
 _REMOTE_CHANNELS: Final = re.compile(r'"RemoteVideoInputChannels"\s*:\s*(\d{1,4})')
 
 
+#: What a device says its own model is, read whether or not a rule knows the maker.
+_SELF_MODELS: Final = frozenset(
+    {"onvif.model", "isapi.model", "dahua_cgi.device_type", "dhip.model", "upnp.model_name"}
+)
+
+
 def remote_channel_counts(observations: Iterable[Observation]) -> dict[str, int]:
-    """host -> IP channels its DHIP reply reports, for the hosts that report any."""
+    """host -> IP channels its DHIP reply reports, for the hosts that report any.
+
+    A host whose own reply names a recorder model (a white-label NVR no rule knows, so its
+    identity carries no model) is a recorder too, with 0 channels reported.
+    """
     counts: dict[str, int] = {}
     for obs in observations:
         if obs.key == "dhip.raw" and (found := _REMOTE_CHANNELS.search(obs.value)):
             count = int(found.group(1))
             if count > 0:
                 counts[str(obs.host)] = count
+        elif obs.behind is None and obs.key in _SELF_MODELS and RECORDER_MODEL.match(obs.value):
+            counts.setdefault(str(obs.host), 0)
     return counts
 
 
