@@ -200,7 +200,9 @@ def test_without_credentials_the_recorders_not_enumerated_are_named(runs):
     assert not [d for d in doc["devices"] if d["behind"]]
     notes = doc["scan"]["limitations"]
     for recorder in RECORDERS:
-        named = [n for n in notes if n.startswith(f"Recorder {recorder} ")]
+        named = [
+            n for n in notes if n.startswith((f"Recorder {recorder} ", f"Recorder {recorder}:"))
+        ]
         assert named, notes
         assert "could not be enumerated" in named[0]
         assert "no credentials file" in named[0]
