@@ -8,6 +8,7 @@ identification groups them into a device of their own and never into the recorde
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,10 +19,14 @@ from typing import Final
 from scanner.http_login import Access, WebReply
 from scanner.results import Observation, ProbeResult, ProbeStatus, normalize_mac, utc_now
 
-__all__ = ["MAX_CHANNELS", "ChannelCamera", "FactSet", "usable_mac"]
+__all__ = ["MAX_CHANNELS", "RECORDER_MODEL", "ChannelCamera", "FactSet", "usable_mac"]
 
 #: The largest recorders have 256 channels; anything beyond is a hostile list.
 MAX_CHANNELS: Final = 256
+#: Model names of recorders: Hikvision DS-7xxx/8xxx/9xxx (NVR, DVR, hybrid), iDS-7/9 (AcuSense
+#: recorders), and the NVR/XVR/DVR/HCVR/HVR/NVD families of Dahua and their OEM lines
+#: (Achelics/mutil_device_recongition:model_name_rules/name_rules.md).
+RECORDER_MODEL: Final = re.compile(r"(?i)^(?:i?DS-[789]\d{3}|.*(?:NVR|XVR|DVR|HCVR|HVR|NVD))")
 
 
 def usable_mac(value: str | None) -> str | None:

@@ -28,12 +28,42 @@ import httpx
 
 from scanner.context import ProbeContext, message_complete
 from scanner.credentials import Login
-from scanner.probes.http_banner import HttpReply, dechunk, parse_reply
+from scanner.probes.base import Endpoint
+from scanner.probes.http_banner import (
+    HTTP_PORT_LEADS,
+    HttpReply,
+    announced_ports,
+    dechunk,
+    parse_reply,
+)
+from scanner.results import Observation
 
-__all__ = ["Access", "WebReply", "authenticated_get", "challenges", "digest_authorization"]
+__all__ = [
+    "Access",
+    "WebReply",
+    "authenticated_get",
+    "challenges",
+    "digest_authorization",
+    "web_endpoints",
+]
 
 #: Identity and channel documents of a 64-channel recorder stay well under this.
 MAX_REPLY_BYTES: Final = 256 * 1024
+
+
+def web_endpoints(
+    host: IPv4Address, leads: Sequence[Observation], path: str, default: int = 80
+) -> list[Endpoint]:
+    """Port ``default``, then each web port SADP or DHIP announced for ``host``.
+
+    A recorder moved off port 80 says where its web server is (SADP ``HttpPort``, DHIP
+    ``HttpPort``, fingerprints.md §6.1, §7.1): the identity and channel APIs live there too.
+    """
+    ports = [default, *(p for p in announced_ports(leads, HTTP_PORT_LEADS) if p != default)]
+    return [
+        Endpoint(host=host, port=p, path=path, via=None if p == default else "announced HttpPort")
+        for p in ports
+    ]
 
 
 class Access(StrEnum):

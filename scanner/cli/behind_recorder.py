@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from fingerprints import DeviceIdentity
+from scanner.channel_facts import RECORDER_MODEL
 from scanner.results import Observation
 
 __all__ = [
@@ -22,24 +23,32 @@ __all__ = [
     "unlisted_recorders",
 ]
 
-#: Model names of recorders: Hikvision DS-7xxx/8xxx/9xxx (NVR, DVR, hybrid), iDS-7/9 (AcuSense
-#: recorders), and the NVR/XVR/DVR/HCVR/HVR/NVD families of Dahua and their OEM lines
-#: (Achelics/mutil_device_recongition:model_name_rules/name_rules.md).
-RECORDER_MODEL: Final = re.compile(r"(?i)^(?:i?DS-[789]\d{3}|.*(?:NVR|XVR|DVR|HCVR|HVR|NVD))")
 _RECORDER_CLASSES: Final = frozenset({"nvr", "dvr", "xvr", "hvr", "recorder"})
 #: Dahua's DHIP notifyDevInfo counts a recorder's IP channels (Phenomite/AMP-Research DHIP capture;
 #: cameras answer 0), which names a recorder whatever its model string says.
 _REMOTE_CHANNELS: Final = re.compile(r'"RemoteVideoInputChannels"\s*:\s*(\d{1,4})')
 
 
+#: What a device says its own model is, read whether or not a rule knows the maker.
+_SELF_MODELS: Final = frozenset(
+    {"onvif.model", "isapi.model", "dahua_cgi.device_type", "dhip.model", "upnp.model_name"}
+)
+
+
 def remote_channel_counts(observations: Iterable[Observation]) -> dict[str, int]:
-    """host -> IP channels its DHIP reply reports, for the hosts that report any."""
+    """host -> IP channels its DHIP reply reports, for the hosts that report any.
+
+    A host whose own reply names a recorder model (a white-label NVR no rule knows, so its
+    identity carries no model) is a recorder too, with 0 channels reported.
+    """
     counts: dict[str, int] = {}
     for obs in observations:
         if obs.key == "dhip.raw" and (found := _REMOTE_CHANNELS.search(obs.value)):
             count = int(found.group(1))
             if count > 0:
                 counts[str(obs.host)] = count
+        elif obs.behind is None and obs.key in _SELF_MODELS and RECORDER_MODEL.match(obs.value):
+            counts.setdefault(str(obs.host), 0)
     return counts
 
 
@@ -97,7 +106,10 @@ def unlisted_recorders(
             why = "asked for a login and no entry of the credentials file names it"
         elif notes.get("required"):
             why = "asked for a login and no credentials file was given (--credentials)"
+        elif not have_credentials:
+            # An ONVIF-only recorder is asked for its media channels only with a login.
+            why = "listed no channels without a login, and no credentials file was given"
         else:
-            why = "answered no channel list (ISAPI InputProxy, Dahua RemoteDevice)"
+            why = "answered no channel list (ISAPI InputProxy, Dahua RemoteDevice, ONVIF media)"
         out.append((label, why))
     return out

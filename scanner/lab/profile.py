@@ -182,12 +182,25 @@ class TlsCertificate(_Strict):
         return value
 
 
+class Rpc2Service(_Strict):
+    """Dahua RPC2 (JSON POSTs to ``/RPC2_Login`` and ``/RPC2``): the two-step challenge login
+    and the read-only calls the scanner makes (see scanner/probes/dahua_rpc2.py for sources)."""
+
+    username: str
+    password: str
+    realm: str = Field(default="Login to {serial}", description="may use placeholders")
+    encryption: str = "Default"
+    #: ``configManager.getConfig`` tables by name, as JSON text (``params.table``).
+    tables: dict[str, str] = Field(default_factory=dict)
+
+
 class HttpService(_Strict):
     """An HTTP (or, with ``tls``, HTTPS) server on one port."""
 
     port: int = Field(default=80, ge=1, le=65535)
     tls: TlsCertificate | None = None
     routes: tuple[HttpRoute, ...] = Field(min_length=1)
+    rpc2: Rpc2Service | None = None
 
     def route_for(self, path: str, query: str | None = None) -> HttpRoute:
         """Return the route for ``path``: exact, then longest prefix, then ``*``, then first.
@@ -230,6 +243,15 @@ class RtspService(_Strict):
         return self.routes[0]
 
 
+class OnvifVideoSource(_Strict):
+    """One video source of an ONVIF recorder's media service: a channel, as ONVIF shows it."""
+
+    token: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="", max_length=64, description="its profile's source config name")
+    width: int = Field(default=1920, ge=1, le=16384)
+    height: int = Field(default=1080, ge=1, le=16384)
+
+
 class OnvifService(_Strict):
     """ONVIF: WS-Discovery ProbeMatch on UDP 3702 and the SOAP device service over HTTP."""
 
@@ -255,6 +277,11 @@ class OnvifService(_Strict):
     password: str | None = None
     timezone: str = "CST-8"
     raw_reply_b64: str | None = Field(default=None, description="hostile: send this instead")
+    #: A recorder's channels, answered by GetVideoSources/GetProfiles on ``media_path``.
+    video_sources: tuple[OnvifVideoSource, ...] = ()
+    media_path: str = "/onvif/media_service"
+    #: Operations answered without a token although credentials are set (white-label firmware).
+    open_actions: tuple[str, ...] = ()
 
     @field_validator("raw_reply_b64")
     @classmethod

@@ -1,4 +1,4 @@
-"""Dahua HTTP CGI (port 80): ``magicBox.cgi`` identity and a recorder's ``RemoteDevice`` table.
+"""Dahua HTTP CGI (port 80, announced web ports): ``magicBox.cgi`` and ``RemoteDevice``.
 
 Read-only GETs, unauthenticated first (some firmware answers ``magicBox`` without a login) and
 then with a digest login from the credentials file (realm ``Login to <serial>``,
@@ -33,9 +33,9 @@ from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
 from scanner.context import ExchangeError, ProbeContext
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
-from scanner.http_login import WebReply, authenticated_get
-from scanner.probes.base import ProbeInfo
-from scanner.results import ProbeResult
+from scanner.http_login import WebReply, authenticated_get, web_endpoints
+from scanner.probes.base import Endpoint, ProbeInfo
+from scanner.results import Observation, ProbeResult
 
 __all__ = ["PROBE", "DahuaCgiProbe", "parse_key_values", "parse_remote_devices"]
 
@@ -135,13 +135,24 @@ class DahuaCgiProbe:
         ),
     )
 
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """Port 80, plus the web ports SADP/DHIP announced (a recorder moved off 80)."""
+        return web_endpoints(host, leads, "/cgi-bin/magicBox.cgi", PORT)
+
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
+        """The default endpoint (port 80)."""
+        return await self.probe_endpoint(
+            Endpoint(host=host, port=PORT, path="/cgi-bin/magicBox.cgi"), ctx
+        )
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
         """Read magicBox; when it answers (or asks for a login), read RemoteDevice too."""
         started = time.monotonic()
-        facts = FactSet(self.info.name, host, PORT)
+        host, port = endpoint.host, endpoint.port
+        facts = FactSet(self.info.name, host, port)
         store = ctx.settings.credentials
         logins = store.http_logins(host) if store is not None else ()
-        first = await authenticated_get(ctx, host, PORT, MAGICBOX + "getSystemInfo", logins)
+        first = await authenticated_get(ctx, host, port, MAGICBOX + "getSystemInfo", logins)
         facts.note_access(MAGICBOX + "getSystemInfo", first)
         if not first.ok and first.reply.status != 401:
             facts.absent = True
@@ -154,8 +165,8 @@ class DahuaCgiProbe:
             return facts.result(started)  # refused, or no login to offer: ask nothing more
         if first.ok:
             for action, mapping in _ACTIONS[1:]:
-                await self._one_value(ctx, host, logins, action, mapping, facts)
-        await self._remote_devices(ctx, host, logins, facts)
+                await self._one_value(ctx, host, port, logins, action, mapping, facts)
+        await self._remote_devices(ctx, host, port, logins, facts)
         return facts.result(started)
 
     @staticmethod
@@ -177,6 +188,7 @@ class DahuaCgiProbe:
     async def _one_value(
         ctx: ProbeContext,
         host: IPv4Address,
+        port: int,
         logins: Sequence[Login],
         action: str,
         mapping: tuple[str, str] | None,
@@ -186,7 +198,7 @@ class DahuaCgiProbe:
             return
         key, field = mapping
         try:
-            answer = await authenticated_get(ctx, host, PORT, MAGICBOX + action, logins)
+            answer = await authenticated_get(ctx, host, port, MAGICBOX + action, logins)
             facts.bytes += answer.size
             if answer.ok:
                 value = parse_key_values(answer.body).get(key)
@@ -196,10 +208,10 @@ class DahuaCgiProbe:
 
     @staticmethod
     async def _remote_devices(
-        ctx: ProbeContext, host: IPv4Address, logins: Sequence[Login], facts: FactSet
+        ctx: ProbeContext, host: IPv4Address, port: int, logins: Sequence[Login], facts: FactSet
     ) -> None:
         try:
-            answer = await authenticated_get(ctx, host, PORT, REMOTE_DEVICE, logins)
+            answer = await authenticated_get(ctx, host, port, REMOTE_DEVICE, logins)
         except (ExchangeError, ProbeParseError) as exc:
             facts.errors.append(f"RemoteDevice: {exc}")
             return

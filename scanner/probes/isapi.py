@@ -1,4 +1,4 @@
-"""Hikvision ISAPI (HTTP, port 80): ``/ISAPI/System/deviceInfo`` and a recorder's channels.
+"""Hikvision ISAPI (HTTP, port 80, announced web ports): ``deviceInfo`` and recorder channels.
 
 Read-only GETs, unauthenticated first and then with a login from the credentials file when the
 device asks for one (digest; nmap-service-probes line 14882 and the
@@ -30,9 +30,9 @@ from scanner.channel_facts import MAX_CHANNELS, ChannelCamera, FactSet
 from scanner.context import ExchangeError, ProbeContext
 from scanner.credentials import Login
 from scanner.errors import ProbeParseError
-from scanner.http_login import authenticated_get
-from scanner.probes.base import ProbeInfo
-from scanner.results import ProbeResult
+from scanner.http_login import authenticated_get, web_endpoints
+from scanner.probes.base import Endpoint, ProbeInfo
+from scanner.results import Observation, ProbeResult
 from scanner.safe_xml import Element, child_text, find_all, find_first, local_name, parse_xml
 
 __all__ = ["PROBE", "IsapiProbe", "parse_channel_status", "parse_channels", "parse_device_info"]
@@ -153,13 +153,22 @@ class IsapiProbe:
         ),
     )
 
+    def endpoints(self, host: IPv4Address, leads: Sequence[Observation]) -> list[Endpoint]:
+        """Port 80, plus the web ports SADP/DHIP announced (a recorder moved off 80)."""
+        return web_endpoints(host, leads, DEVICE_INFO, PORT)
+
     async def probe(self, host: IPv4Address, ctx: ProbeContext) -> ProbeResult:
+        """The default endpoint (port 80)."""
+        return await self.probe_endpoint(Endpoint(host=host, port=PORT, path=DEVICE_INFO), ctx)
+
+    async def probe_endpoint(self, endpoint: Endpoint, ctx: ProbeContext) -> ProbeResult:
         """Read the device's identity and, for a recorder, its channel cameras."""
         started = time.monotonic()
-        facts = FactSet(self.info.name, host, PORT)
+        host, port = endpoint.host, endpoint.port
+        facts = FactSet(self.info.name, host, port)
         store = ctx.settings.credentials
         logins = store.http_logins(host) if store is not None else ()
-        answer = await authenticated_get(ctx, host, PORT, DEVICE_INFO, logins)
+        answer = await authenticated_get(ctx, host, port, DEVICE_INFO, logins)
         facts.note_access(DEVICE_INFO, answer)
         device_type: str | None = None
         if answer.ok:
@@ -186,14 +195,19 @@ class IsapiProbe:
         logins = answer.logins_after(logins)
         if answer.reply.status == 401 and not logins:
             return facts.result(started)  # no login to offer: the channel list would 401 too
-        await self._channels(ctx, host, logins, facts)
+        await self._channels(ctx, host, port, logins, facts)
         return facts.result(started)
 
     async def _channels(
-        self, ctx: ProbeContext, host: IPv4Address, usable: Sequence[Login], facts: FactSet
+        self,
+        ctx: ProbeContext,
+        host: IPv4Address,
+        port: int,
+        usable: Sequence[Login],
+        facts: FactSet,
     ) -> None:
         try:
-            listing = await authenticated_get(ctx, host, PORT, CHANNELS, usable)
+            listing = await authenticated_get(ctx, host, port, CHANNELS, usable)
         except (ExchangeError, ProbeParseError) as exc:
             facts.errors.append(f"channels: {exc}")
             return
@@ -209,7 +223,7 @@ class IsapiProbe:
             return
         online: dict[int, str] = {}
         try:
-            status = await authenticated_get(ctx, host, PORT, CHANNEL_STATUS, usable)
+            status = await authenticated_get(ctx, host, port, CHANNEL_STATUS, usable)
             facts.bytes += status.size
             if status.ok:
                 online = parse_channel_status(status.body)

@@ -103,9 +103,16 @@ def wsdl_dir() -> Path:
 _client_lock = threading.Lock()
 
 
+#: Services whose requests are built here: WSDL file and binding.
+_SERVICES: Final = {
+    "device": ("devicemgmt.wsdl", DEVICE_BINDING),
+    "media": ("media.wsdl", "{http://www.onvif.org/ver10/media/wsdl}MediaBinding"),
+}
+
+
 @cache
-def _zeep_client() -> Any:  # zeep is untyped
-    """Load devicemgmt.wsdl once per process, offline (0.1 s)."""
+def _zeep_client(wsdl: str = "devicemgmt.wsdl") -> Any:  # zeep is untyped
+    """Load one shipped WSDL once per process, offline (0.1 s)."""
     import zeep
     from zeep.transports import Transport
 
@@ -121,9 +128,7 @@ def _zeep_client() -> Any:  # zeep is untyped
             return bytes(super().load(url))
 
     settings = zeep.Settings(forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    return zeep.Client(
-        str(base / "devicemgmt.wsdl"), transport=OfflineTransport(), settings=settings
-    )
+    return zeep.Client(str(base / wsdl), transport=OfflineTransport(), settings=settings)
 
 
 def build_request(
@@ -133,16 +138,18 @@ def build_request(
     username: str | None = None,
     password: str | None = None,
     created: datetime | None = None,
+    service_name: str = "device",
 ) -> bytes:
-    """Return the SOAP envelope for ``operation`` of the device service, optionally signed."""
-    if username is None or password is None:
+    """Return the SOAP envelope for ``operation`` of the device (or media) service, optionally
+    signed."""
+    if (username is None or password is None) and service_name == "device":
         return _plain_request(operation)
-    return _zeep_request(operation, address, username, password, created)
+    return _zeep_request(operation, address, username, password, created, service_name)
 
 
 @cache
 def _plain_request(operation: str) -> bytes:
-    """An unsigned envelope, built once per operation.
+    """An unsigned device-service envelope, built once per operation.
 
     The device binding adds no WS-Addressing header, so the envelope does not name the address
     (``test_plain_request_names_no_address``); zeep took ~0.8 ms to build each one, 6.5 s of
@@ -157,13 +164,15 @@ def _zeep_request(
     username: str | None,
     password: str | None,
     created: datetime | None,
+    service_name: str = "device",
 ) -> bytes:
     from lxml import etree
     from zeep.wsse.username import UsernameToken
 
+    wsdl, binding = _SERVICES[service_name]
     with _client_lock:  # zeep's Client is not documented as thread-safe
-        client = _zeep_client()
-        service = client.create_service(DEVICE_BINDING, address)
+        client = _zeep_client(wsdl)
+        service = client.create_service(binding, address)
         envelope = client.create_message(service, operation)
         if username is not None and password is not None:
             token = UsernameToken(

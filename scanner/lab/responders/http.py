@@ -17,6 +17,7 @@ from scanner.lab.responders.common import (
     read_first,
     send_reply,
 )
+from scanner.lab.responders.dahua_rpc2 import Rpc2State, rpc2_http_reply, state_for
 from scanner.lab.responders.http_digest import authorized, query_of
 
 __all__ = ["handler", "request_target"]
@@ -84,13 +85,17 @@ def handler(
     ctx: HostContext, service: HttpService | None, device: OnvifService | None
 ) -> TcpHandler:
     """The connection handler for one HTTP port of one host."""
+    rpc2_state = state_for(ctx.address, service.port) if service is not None else Rpc2State()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await read_first(reader)
         if not request:
             return
         method, path = request_target(request)
-        if device is not None and path == device.path:
+        soap_paths = {device.path, device.media_path} if device is not None else set()
+        if device is not None and not device.video_sources:
+            soap_paths = {device.path}
+        if device is not None and path in soap_paths:
             body = await _read_soap(reader, request) if method == "POST" else b""
             if body is None:
                 writer.write(
@@ -100,6 +105,16 @@ def handler(
             else:
                 server = _server_header(service)
                 writer.write(onvif.soap_http_reply(ctx, device, body, server))
+            await writer.drain()
+            return
+        if service is not None and service.rpc2 is not None and path in {"/RPC2_Login", "/RPC2"}:
+            body = await _read_soap(reader, request) if method == "POST" else None
+            if body is None:
+                writer.write(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+            else:
+                writer.write(rpc2_http_reply(ctx, service.rpc2, rpc2_state, path, body))
             await writer.drain()
             return
         if service is None:

@@ -38,7 +38,8 @@ _NS: Final = (
     'xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
     'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
     'xmlns:tt="http://www.onvif.org/ver10/schema" '
-    'xmlns:ter="http://www.onvif.org/ver10/error"'
+    'xmlns:ter="http://www.onvif.org/ver10/error" '
+    'xmlns:trt="http://www.onvif.org/ver10/media/wsdl"'
 )
 _PREFIXES: Final = {"gsoap": ("env", "wsadis", "d"), "wsd": ("soap", "wsa", "wsd")}
 
@@ -193,11 +194,31 @@ def _action_body(ctx: HostContext, device: OnvifService, action: str) -> str | N
             "</tt:Manual><tt:DHCP>false</tt:DHCP></tt:Config></tt:IPv4>"
             "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
         )
+    if action == "GetVideoSources" and device.video_sources:
+        # Element names as media.wsdl / onvif.xsd (tt:VideoSource) of the shipped WSDLs define.
+        items = "".join(
+            f'<trt:VideoSources token="{e(v.token)}"><tt:Framerate>25</tt:Framerate>'
+            f"<tt:Resolution><tt:Width>{v.width}</tt:Width><tt:Height>{v.height}</tt:Height>"
+            "</tt:Resolution></trt:VideoSources>"
+            for v in device.video_sources
+        )
+        return f"<trt:GetVideoSourcesResponse>{items}</trt:GetVideoSourcesResponse>"
+    if action == "GetProfiles" and device.video_sources:
+        items = "".join(
+            f'<trt:Profiles token="Profile_{i + 1}01" fixed="true"><tt:Name>{e(v.name)}</tt:Name>'
+            f'<tt:VideoSourceConfiguration token="VideoSourceConfig_{i + 1}">'
+            f"<tt:Name>{e(v.name)}</tt:Name><tt:UseCount>2</tt:UseCount>"
+            f"<tt:SourceToken>{e(v.token)}</tt:SourceToken>"
+            f'<tt:Bounds x="0" y="0" width="{v.width}" height="{v.height}"/>'
+            "</tt:VideoSourceConfiguration></trt:Profiles>"
+            for i, v in enumerate(device.video_sources)
+        )
+        return f"<trt:GetProfilesResponse>{items}</trt:GetProfilesResponse>"
     if action == "GetCapabilities":
         return (
             "<tds:GetCapabilitiesResponse><tds:Capabilities>"
             f"<tt:Device><tt:XAddr>{_xaddr(ctx, device, device.path)}</tt:XAddr></tt:Device>"
-            f"<tt:Media><tt:XAddr>{_xaddr(ctx, device, '/onvif/media_service')}</tt:XAddr>"
+            f"<tt:Media><tt:XAddr>{_xaddr(ctx, device, device.media_path)}</tt:XAddr>"
             "<tt:StreamingCapabilities><tt:RTPMulticast>true</tt:RTPMulticast>"
             "<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP>"
             "</tt:StreamingCapabilities></tt:Media>"
@@ -219,6 +240,7 @@ def soap_reply(ctx: HostContext, device: OnvifService, body: bytes) -> tuple[int
     if (
         device.password is not None
         and action not in PRE_AUTH_ACTIONS
+        and action not in device.open_actions
         and not _digest_ok(root, device)
     ):
         return 400, _fault("Sender", "NotAuthorized", "Sender not Authorized")

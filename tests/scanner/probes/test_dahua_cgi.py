@@ -132,3 +132,36 @@ async def test_a_refused_login_is_never_offered_again_so_accounts_do_not_lock():
     assert len(attempts) == 1, attempts  # one login in scope, one try, then nothing more
     assert [o.key for o in result.observations] == ["auth.rejected"]
     assert result.status == "auth_required"
+
+
+async def test_a_recorder_moved_off_port_80_is_read_on_the_port_dhip_announced():
+    from scanner.results import Observation, utc_now
+
+    host = fresh_address()
+
+    async def handler(reader, writer):
+        request = await reader.read(4096)
+        body = (
+            SYSTEM_INFO
+            if b"getSystemInfo" in request
+            else (REMOTE if b"RemoteDevice" in request else b"vendor=Dahua\r\n")
+        )
+        writer.write(http_response("200 OK", [("Connection", "close")], body))
+        await writer.drain()
+
+    lead = Observation(
+        host=host,
+        protocol="dhip",
+        field="http_port",
+        value="8088",
+        probe="dhip",
+        observed_at=utc_now(),
+    )
+    endpoints = DAHUA.endpoints(host, [lead])
+    assert [e.port for e in endpoints] == [80, 8088]
+    async with tcp_server(host, 8088, handler):
+        result = await run_host_probe(DAHUA, host, loopback_ctx(), endpoints[1])
+    assert result.target == f"{host}:8088"
+    facts = {(o.key, o.channel): o for o in result.observations}
+    assert facts[("channel.serial", 1)].value == "7J0A3B2PAZ5C1D9"
+    assert facts[("channel.serial", 1)].port == 8088
