@@ -134,6 +134,7 @@ async def test_a_refused_login_is_never_offered_again_so_accounts_do_not_lock():
     assert result.status == "auth_required"
 
 
+@pytest.mark.loopback
 async def test_a_recorder_moved_off_port_80_is_read_on_the_port_dhip_announced():
     from scanner.results import Observation, utc_now
 

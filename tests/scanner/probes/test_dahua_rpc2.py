@@ -188,6 +188,7 @@ def rpc2_server(password: str, calls: list[dict], table: bytes = TABLE):
     return handler
 
 
+@pytest.mark.loopback
 async def test_login_reads_the_channels_and_logs_out():
     host, calls = fresh_address(), []
     async with tcp_server(host, 80, rpc2_server(PASSWORD, calls)):
@@ -205,6 +206,7 @@ async def test_login_reads_the_channels_and_logs_out():
     assert "Invalid" not in (result.error or "")
 
 
+@pytest.mark.loopback
 async def test_wrong_password_is_auth_required_and_tried_once():
     host, calls = fresh_address(), []
     async with tcp_server(host, 80, rpc2_server(PASSWORD, calls)):
@@ -215,6 +217,7 @@ async def test_wrong_password_is_auth_required_and_tried_once():
     assert "wrong-pw" not in (result.error or "") + result.model_dump_json()
 
 
+@pytest.mark.loopback
 async def test_without_credentials_the_refusal_is_recorded():
     host, calls = fresh_address(), []
     async with tcp_server(host, 80, rpc2_server(PASSWORD, calls)):
@@ -224,6 +227,7 @@ async def test_without_credentials_the_refusal_is_recorded():
     assert "session" not in calls[0]
 
 
+@pytest.mark.loopback
 async def test_a_huge_reply_is_oversized_and_a_hostile_one_protocol_error():
     host, calls = fresh_address(), []
     huge = b'{"result": true, "params": {"table": "' + b"A" * 600_000 + b'"}}'
@@ -257,6 +261,7 @@ async def test_a_huge_reply_is_oversized_and_a_hostile_one_protocol_error():
     assert result.status == "not_found"
 
 
+@pytest.mark.loopback
 async def test_a_silent_server_times_out_without_hanging():
     host = fresh_address()
 
@@ -285,6 +290,7 @@ def test_announced_web_ports_become_endpoints():
     assert [e.port for e in RPC2.endpoints(host, [lead])] == [80, 8080]
 
 
+@pytest.mark.loopback
 async def test_the_city_hall_xvr_profile_answers_the_probe_on_its_announced_port():
     """The lab's RPC2 responder, driven by the city-hall profile's own bytes, on loopback."""
     from pathlib import Path

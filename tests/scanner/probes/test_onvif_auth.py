@@ -125,6 +125,7 @@ def recorder_ctx(address) -> HostContext:
     return HostContext.build(host, str(address), host.mac, "255.255.255.0", "127.0.0.1")
 
 
+@pytest.mark.loopback
 async def test_an_onvif_only_recorder_lists_its_channels_through_the_media_service():
     address = fresh_address()
     device = recorder_ctx(address)
@@ -280,6 +281,7 @@ async def test_http_digest_fallback_when_the_endpoint_answers_401():
     assert facts["onvif.mac"] == "44:19:b6:4e:1a:20"
 
 
+@pytest.mark.loopback
 async def test_open_identity_but_a_refused_token_on_the_media_service_is_rejected():
     address = fresh_address()
     device = recorder_ctx(address)
@@ -302,6 +304,7 @@ async def test_open_identity_but_a_refused_token_on_the_media_service_is_rejecte
     }
 
 
+@pytest.mark.loopback
 async def test_a_closed_port_is_refused_not_a_refused_login():
     address = fresh_address()  # nothing listens there
     result = await run_host_probe(PROBE, address, loopback_ctx(settings=settings_for(address)))
