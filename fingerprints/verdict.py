@@ -43,6 +43,7 @@ from fingerprints.identity import (
     DeviceIdentity,
     Evidence,
 )
+from fingerprints.enterprise_numbers import enterprise_evidence
 from fingerprints.oui import OuiLead, oui_lead
 from fingerprints.scoring import MakerScore, observation_origin, score_makers
 from scanner.results import Observation
@@ -216,6 +217,11 @@ def _collect(
             continue
         for item in items:
             add(item)
+        pen, pen_note = enterprise_evidence(obs)  # the IANA PEN registry, like the OUI one
+        if pen is not None:
+            add(pen)
+        if pen_note:
+            notes.append(pen_note)
 
     macs, uuid_macs = _device_macs(observations, matched, shared)
     for mac in macs[:_OUI_MACS_CONSIDERED]:
