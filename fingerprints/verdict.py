@@ -26,6 +26,7 @@ from typing import Final
 from fingerprints.catalogue import brand_entry
 from fingerprints.coverage import coverage_for, covered_entities
 from fingerprints.database import FingerprintDB, excerpt, load_vocabulary
+from fingerprints.enterprise_numbers import enterprise_evidence
 from fingerprints.grouping import (
     DeviceGroup,
     address_order,
@@ -43,7 +44,6 @@ from fingerprints.identity import (
     DeviceIdentity,
     Evidence,
 )
-from fingerprints.enterprise_numbers import enterprise_evidence
 from fingerprints.oui import OuiLead, oui_lead
 from fingerprints.scoring import MakerScore, observation_origin, score_makers
 from scanner.results import Observation
