@@ -33,7 +33,7 @@ class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=_ID)
-    field: str = Field(pattern=r"^[a-z]+\.[a-z_0-9]+$")
+    field: str = Field(pattern=r"^[a-z]+\.[a-z_0-9]+(?:\.[a-z_0-9]+)?$")
     pattern: str
     flags: tuple[Literal["ignorecase", "dotall", "multiline"], ...] = ()
     description: str = Field(min_length=10)

@@ -26,6 +26,7 @@ from typing import Final
 from fingerprints.catalogue import brand_entry
 from fingerprints.coverage import coverage_for, covered_entities
 from fingerprints.database import FingerprintDB, excerpt, load_vocabulary
+from fingerprints.enterprise_numbers import enterprise_evidence
 from fingerprints.grouping import (
     DeviceGroup,
     address_order,
@@ -217,6 +218,11 @@ def _collect(
             continue
         for item in items:
             add(item)
+        pen, pen_note = enterprise_evidence(obs)  # the IANA PEN registry, like the OUI one
+        if pen is not None:
+            add(pen)
+        if pen_note:
+            notes.append(pen_note)
 
     macs, uuid_macs = _device_macs(observations, matched, shared)
     for mac in macs[:_OUI_MACS_CONSIDERED]:

@@ -107,7 +107,20 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     "dhcp": frozenset({"hostname", "vendor_class", "param_list"}),
     "lldp": frozenset({"sysname", "sysdescr"}),
     "cdp": frozenset({"device_id", "platform", "software"}),
-    "snmp": frozenset({"sysdescr", "sysobjectid"}),
+    "snmp": frozenset(
+        {
+            "sysdescr",
+            "sysobjectid",
+            "sysname",
+            "enterprise",
+            "entity.mfg_name",
+            "entity.model_name",
+            "entity.serial",
+            "entity.software_rev",
+            "entity.descr",
+            "vendor_value",
+        }
+    ),
     "telnet": frozenset({"banner"}),
     "ssh": frozenset({"banner"}),
     "ftp": frozenset({"banner"}),

@@ -21,6 +21,12 @@ from fingerprints.oui_refresh import (
     default_output,
     render_registry,
 )
+from fingerprints.pen_refresh import (
+    WIRESHARK_ENTERPRISES,
+    build_pen_registry,
+    default_pen_output,
+    render_pen_registry,
+)
 from fingerprints.schema import json_schema
 from scanner.cli.common import (
     EXIT_FOUND,
@@ -93,6 +99,35 @@ def fingerprints_refresh_oui(
     for line in sources:
         stderr.print(f"source: {line}", highlight=False)
     stderr.print(f"wrote {len(entries)} prefixes to {target}", highlight=False)
+    return EXIT_OK
+
+
+@fingerprints_app.command("refresh-pen")
+def fingerprints_refresh_pen(
+    wireshark: Annotated[
+        Path, typer.Option(help="Debian libwireshark-data's copy of the IANA PEN registry.")
+    ] = WIRESHARK_ENTERPRISES,
+    iana: Annotated[
+        Path | None, typer.Option(help="IANA enterprise-numbers text export, read first.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write (default: shipped file).")
+    ] = None,
+) -> int:
+    """Regenerate the enterprise-number registry (reference/enterprise_numbers.tsv)."""
+    try:
+        table, sources = build_pen_registry(wireshark, iana)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    target = output or default_pen_output()
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        target.write_text(render_pen_registry(table, sources, when), encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}", EXIT_USAGE) from exc
+    for line in sources:
+        stderr.print(f"source: {line}", highlight=False)
+    stderr.print(f"wrote {len(table)} enterprise numbers to {target}", highlight=False)
     return EXIT_OK
 
 

@@ -108,7 +108,18 @@ class SnmpProbe:
         transport="udp",
         ports=(PORT,),
         rarity=5,
-        fields=("snmp.sysdescr", "snmp.sysobjectid"),
+        fields=(
+            "snmp.sysdescr",
+            "snmp.sysobjectid",
+            "snmp.sysname",
+            "snmp.enterprise",
+            "snmp.entity.mfg_name",
+            "snmp.entity.model_name",
+            "snmp.entity.serial",
+            "snmp.entity.software_rev",
+            "snmp.entity.descr",
+            "snmp.vendor_value",
+        ),
         after_liveness=True,
     )
 

@@ -93,7 +93,6 @@ NEGATIVE_GAPS = {
     "isapi": "Hikvision's own HTTP API (issue 9)",
     "dahua_cgi": "Dahua's own CGI API (issue 9)",
     "http.vendor_path": "built by our probe; negatives come from the lab (tests/lab)",
-    "http.body": "no sourced non-covered page body yet",
     "http.header_names": "no sourced non-covered header list yet",
     "http.favicon_md5": "no sourced non-covered favicon hash yet",
     "nmap.product": "no sourced non-covered nmap product line yet",
