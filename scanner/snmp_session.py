@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Final, Literal
 
+from pyasn1.type import univ
 from pydantic import SecretStr
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.hlapi.v3arch.asyncio import (
@@ -40,7 +41,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     get_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
-from pyasn1.type import univ
 from pysnmp.proto import rfc1902, rfc1905
 
 from scanner.context import ExchangeError, ProbeContext
@@ -126,7 +126,8 @@ class SnmpAuth:
             if user.priv_key is not None and user.priv_protocol is not None:
                 kwargs["privKey"] = user.priv_key.get_secret_value()
                 kwargs["privProtocol"] = _PRIV_PROTOCOLS[user.priv_protocol]
-        return UsmUserData(user.username, **kwargs)
+        # noAuthNoPriv/authNoPriv only when the operator's file says so: the agent decides.
+        return UsmUserData(user.username, **kwargs)  # noqa: S509
 
 
 def scoped_target_class(scope: Scope) -> type[UdpTransportTarget]:
@@ -134,14 +135,14 @@ def scoped_target_class(scope: Scope) -> type[UdpTransportTarget]:
 
     class _ScopedUdp(udp.UdpAsyncioTransport):  # type: ignore[misc]
         # Every datagram pysnmp sends, queued or not, passes through here first.
-        def send_message(self, outgoingMessage: Any, transportAddress: Any) -> None:  # noqa: N803
+        def send_message(self, outgoingMessage: Any, transportAddress: Any) -> None:
             scope.check(str(transportAddress[0]))
             super().send_message(outgoingMessage, transportAddress)
 
     class _ScopedTarget(UdpTransportTarget):  # type: ignore[misc]
         PROTO_TRANSPORT = _ScopedUdp
 
-        async def _resolve_address(self, transportAddr: tuple[Any, ...]) -> tuple[str, int]:  # noqa: N803
+        async def _resolve_address(self, transportAddr: tuple[Any, ...]) -> tuple[str, int]:
             # No name resolution at all: a target is an address the scope already checked.
             addr = scope.check(str(transportAddr[0]))
             return str(addr), int(transportAddr[1])
@@ -230,19 +231,28 @@ class SnmpSession:
             async with asyncio.timeout(self._deadline()):
                 if request == "get":
                     result = await get_cmd(
-                        self.engine, self.auth.pysnmp_auth(), target, ContextData(), *args,
+                        self.engine,
+                        self.auth.pysnmp_auth(),
+                        target,
+                        ContextData(),
+                        *args,
                         **options,
                     )
                 else:
                     result = await bulk_cmd(
-                        self.engine, self.auth.pysnmp_auth(), target, ContextData(), *args,
+                        self.engine,
+                        self.auth.pysnmp_auth(),
+                        target,
+                        ContextData(),
+                        *args,
                         **options,
                     )
         except TimeoutError:
             raise ExchangeError(ProbeStatus.NO_REPLY, f"no SNMP reply ({self.auth})") from None
         except ScopeViolation:
             raise
-        except Exception as exc:  # pysnmp raises PySnmpError and pyasn1 errors on bad input
+        # pysnmp raises PySnmpError, pyasn1 errors and more on hostile input: all are "not SNMP".
+        except Exception as exc:  # noqa: BLE001
             raise ExchangeError(
                 ProbeStatus.PROTOCOL_ERROR, f"SNMP {request} failed: {type(exc).__name__}"
             ) from None

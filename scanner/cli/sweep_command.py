@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import asyncio
 import os
 import tomllib
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated
@@ -90,9 +90,7 @@ class _RichProgress:
             )
 
 
-def _load_settings(
-    credentials: Path | None, snmp_community: Sequence[str] | None
-) -> ProbeSettings:
+def _load_settings(credentials: Path | None, snmp_community: Sequence[str] | None) -> ProbeSettings:
     """Read ONVIF credentials (file, then environment) and the SNMP community, as secrets."""
     username = os.environ.get(ENV_ONVIF_USER)
     password = os.environ.get(ENV_ONVIF_PASSWORD)

@@ -47,6 +47,7 @@ from pydantic import SecretStr
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
 from scanner.context import ExchangeError, ProbeContext
+from scanner.credentials import SnmpV3User
 from scanner.errors import ScopeViolation
 from scanner.probes.base import ObservationSet, ProbeInfo, failed_result
 from scanner.results import Observation, ProbeResult, ProbeStatus, normalize_mac
@@ -261,10 +262,7 @@ def parse_lldp(rows: Sequence[Varbind]) -> list[LldpNeighbour]:
         mac = _mac(chassis) if row.get(LLDP_CHASSIS_SUBTYPE) == LLDP_SUBTYPE_MAC else None
         values = []
         for column, name in LLDP_COLUMNS.items():
-            if column == 5:
-                text = mac or _text(chassis)
-            else:
-                text = _text(row.get(column))
+            text = (mac or _text(chassis)) if column == 5 else _text(row.get(column))
             if text:
                 values.append((name, text))
         out.append(LldpNeighbour(local_port, mac, tuple(values)))
@@ -286,7 +284,7 @@ class _Harvest:
 
 def _credentials(host: IPv4Address, ctx: ProbeContext) -> list[SnmpAuth]:
     communities: list[SecretStr] = list(ctx.settings.snmp_communities)
-    users = ()
+    users: tuple[SnmpV3User, ...] = ()
     if ctx.settings.credentials is not None:
         held = ctx.settings.credentials.snmp_for(host)
         communities.extend(held.communities)
@@ -468,14 +466,15 @@ def _attribute(harvests: list[_Harvest], ctx: ProbeContext) -> list[ProbeResult]
             if ctx.scope.contains(addr) and addr != harvest.agent:
                 extra.append(_about(addr, "mac", "mac", mac, mac, origin))
         for mac, where in sorted(harvest.fdb.items()):
-            if (addr := mac_to_host.get(mac)) is not None and addr != harvest.agent:
-                extra.append(_about(addr, "snmp", "switch_port", where, mac, origin))
+            owner = mac_to_host.get(mac)
+            if owner is not None and owner != harvest.agent:
+                extra.append(_about(owner, "snmp", "switch_port", where, mac, origin))
         for neighbour in harvest.lldp:
-            addr = mac_to_host.get(neighbour.chassis_mac or "")
-            if addr is None or addr == harvest.agent:
+            seen = mac_to_host.get(neighbour.chassis_mac or "")
+            if seen is None or seen == harvest.agent:
                 continue
             for name, text in neighbour.fields:
-                extra.append(_about(addr, "lldp", name, text, neighbour.chassis_mac, origin))
+                extra.append(_about(seen, "lldp", name, text, neighbour.chassis_mac, origin))
         result = harvest.result
         if extra:
             result = result.model_copy(update={"observations": (*result.observations, *extra)})
@@ -487,7 +486,12 @@ def _about(
     host: IPv4Address, protocol: str, name: str, value: str, mac: str | None, origin: str
 ) -> Observation:
     return Observation(
-        host=host, protocol=protocol, field=name, value=value, mac=mac, probe="snmp",
+        host=host,
+        protocol=protocol,
+        field=name,
+        value=value,
+        mac=mac,
+        probe="snmp",
         origin=origin,
     )
 

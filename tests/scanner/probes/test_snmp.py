@@ -1,7 +1,5 @@
 """SNMP probe: parsers on real bytes and on fuzz, and the probe against a real net-snmp snmpd."""
 
-import asyncio
-import contextlib
 import shutil
 import subprocess
 import time
@@ -27,9 +25,6 @@ from scanner.probes.snmp import (
     IP_NET_TO_MEDIA_PHYS,
     IP_NET_TO_PHYSICAL_PHYS,
     LLDP_REM_ENTRY,
-    SYS_DESCR,
-    SYS_NAME,
-    SYS_OBJECT_ID,
     SnmpProbe,
     _attribute,
     _Harvest,
@@ -160,7 +155,10 @@ def test_tables_parse():
 
 def _ok(host):
     return ProbeResult(
-        probe="snmp", target=f"{host}:161", status=ProbeStatus.SUCCESS, started_at=utc_now(),
+        probe="snmp",
+        target=f"{host}:161",
+        status=ProbeStatus.SUCCESS,
+        started_at=utc_now(),
         elapsed_s=0,
     )
 
@@ -241,8 +239,17 @@ def snmpd(tmp_path):
         "sysObjectID .1.3.6.1.4.1.8072.3.2.10\n"
     )
     proc = subprocess.Popen(
-        [SNMPD, "-f", "-Lo", "-C", "-c", str(conf), f"--persistent-dir={tmp_path}", "-I",
-         "-ifTable,ifXTable,hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled"],
+        [
+            SNMPD,
+            "-f",
+            "-Lo",
+            "-C",
+            "-c",
+            str(conf),
+            f"--persistent-dir={tmp_path}",
+            "-I",
+            "-ifTable,ifXTable,hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
