@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ __all__ = [
     "stop_daemons",
 ]
 
-DaemonName = Literal["sshd", "telnetd", "ftpd", "nginx", "wsdd", "minidlna"]
+DaemonName = Literal["sshd", "telnetd", "ftpd", "nginx", "wsdd", "minidlna", "snmpd"]
 Proto = Literal["tcp", "udp"]
 #: sshd, telnetd and vsftpd start in well under a second; MiniDLNA builds its database first.
 _READY_TIMEOUT_S: Final = 15.0
@@ -176,6 +177,46 @@ def _minidlna(run: Path, host: LabHost) -> list[str]:
     return ["/usr/sbin/minidlnad", "-S", "-f", str(config), "-P", str(run / "minidlna.pid")]
 
 
+def _snmpd(run: Path, host: LabHost) -> list[str]:
+    settings = host.snmpd
+    if settings is None:
+        raise OSError("snmpd needs [hosts.snmpd] settings")
+    lines = [
+        f"agentaddress udp:{host.address}:161",
+        # The site's read-only community, from any source: never the default "public".
+        f"rocommunity {settings.community} default",
+        f"sysName {settings.sysname}",
+        f"sysDescr {settings.sysdescr}",
+        f"sysObjectID .{settings.sysobjectid}",
+        "sysServices 6",
+    ]
+    if settings.v3_user and settings.v3_auth_key and settings.v3_priv_key:
+        lines.append(
+            f'createUser {settings.v3_user} SHA "{settings.v3_auth_key}" AES "{settings.v3_priv_key}"'
+        )
+        lines.append(f"rouser {settings.v3_user} priv")
+    tables = run / "tables.json"
+    if tables.exists():
+        from scanner.lab import snmp_tables
+
+        # Run as a plain file with -I (no site, no package import): snmpd waits only briefly
+        # for the script's first PONG, and importing the scanner package would take longer.
+        script = Path(snmp_tables.__file__)
+        for root in snmp_tables.ROOTS:
+            dotted = ".".join(map(str, root))
+            lines.append(f"pass_persist .{dotted} {sys.executable} -I {script} {tables} {dotted}")
+    config = _write(run / "snmpd.conf", "\n".join(lines) + "\n", 0o600)
+    # -C: only this file; -I -…: the host-resources and interface scans a namespace has no use
+    # for; ifXTable is left to the switch tables script when there is one.
+    skip = "hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled"
+    if tables.exists():
+        skip += ",ifXTable"
+    return [
+        "/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", str(config), "-I", f"-{skip}",
+        f"--persistent-dir={run / 'persist'}", "-p", str(run / "snmpd.pid"),
+    ]
+
+
 DAEMONS: Final[dict[str, Daemon]] = {
     d.name: d
     for d in (
@@ -187,6 +228,7 @@ DAEMONS: Final[dict[str, Daemon]] = {
         Daemon(
             "minidlna", "minidlna", "/usr/sbin/minidlnad", (("tcp", 8200), ("udp", 1900)), _minidlna
         ),
+        Daemon("snmpd", "snmpd", "/usr/sbin/snmpd", (("udp", 161),), _snmpd),
     )
 }
 assert set(DAEMONS) == set(get_args(DaemonName))  # noqa: S101 - one list, checked at import

@@ -396,8 +396,12 @@ async def _read_agent(
     budget = MAX_HOST_ROWS
     cut: list[str] = []
 
+    silent: list[str] = []
+
     async def walk(prefix: Oid, limit: int = MAX_TABLE_ROWS) -> list[Varbind]:
         nonlocal budget
+        if silent:
+            return []  # an agent that ignored one GETBULK ignores them all: no more waits
         if budget <= 0:
             cut.append(_oid_text(prefix))
             return []
@@ -405,7 +409,7 @@ async def _read_agent(
             rows, truncated = await session.walk(prefix, min(limit, budget))
         except ExchangeError as exc:
             if exc.status is ProbeStatus.NO_REPLY:
-                cut.append(f"{_oid_text(prefix)} (no reply)")
+                silent.append(_oid_text(prefix))
             return []
         budget -= len(rows)
         if truncated:
@@ -442,7 +446,12 @@ async def _read_agent(
         "fdb_uplink_macs_ignored": harvest.uplink_macs,
         "lldp_neighbours": len(harvest.lldp),
     }
-    error = f"row cap or silence cut walks of {', '.join(cut)[:300]}" if cut else None
+    notes = []
+    if silent:
+        notes.append(f"no reply to GETBULK under {silent[0]}: tables not read")
+    if cut:
+        notes.append(f"row cap reached under {', '.join(cut)[:300]}")
+    error = "; ".join(notes) or None
     harvest.result = obs.result(target, started, error=error).model_copy(
         update={"counts": {k: v for k, v in counts.items() if v}}
     )
