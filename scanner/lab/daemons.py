@@ -191,9 +191,8 @@ def _snmpd(run: Path, host: LabHost) -> list[str]:
         "sysServices 6",
     ]
     if settings.v3_user and settings.v3_auth_key and settings.v3_priv_key:
-        lines.append(
-            f'createUser {settings.v3_user} SHA "{settings.v3_auth_key}" AES "{settings.v3_priv_key}"'
-        )
+        auth, priv = settings.v3_auth_key, settings.v3_priv_key
+        lines.append(f'createUser {settings.v3_user} SHA "{auth}" AES "{priv}"')
         lines.append(f"rouser {settings.v3_user} priv")
     tables = run / "tables.json"
     if tables.exists():
