@@ -196,8 +196,16 @@ def _prime_router_arp(profile: LabProfile, lab: str) -> None:
         ]
         if behind:
             subprocess.run(
-                [shutil.which("ip") or "/usr/sbin/ip", "netns", "exec", namespace,
-                 sys.executable, "-c", knock, *behind],
+                [
+                    shutil.which("ip") or "/usr/sbin/ip",
+                    "netns",
+                    "exec",
+                    namespace,
+                    sys.executable,
+                    "-c",
+                    knock,
+                    *behind,
+                ],
                 capture_output=True,
                 timeout=10,
                 check=False,

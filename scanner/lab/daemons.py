@@ -210,9 +210,21 @@ def _snmpd(run: Path, host: LabHost) -> list[str]:
     skip = "hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled"
     if tables.exists():
         skip += ",ifXTable"
+    # snmpd keeps engine boots and localised v3 keys in its persistent directory: the run dir,
+    # not /var/lib/snmp (net-snmp reads SNMP_PERSISTENT_DIR, snmp_config(5)).
     return [
-        "/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", str(config), "-I", f"-{skip}",
-        f"--persistent-dir={run / 'persist'}", "-p", str(run / "snmpd.pid"),
+        "/usr/bin/env",
+        f"SNMP_PERSISTENT_DIR={run / 'persist'}",
+        "/usr/sbin/snmpd",
+        "-f",
+        "-Lo",
+        "-C",
+        "-c",
+        str(config),
+        "-I",
+        f"-{skip}",
+        "-p",
+        str(run / "snmpd.pid"),
     ]
 
 

@@ -1,5 +1,6 @@
 """SNMP probe: parsers on real bytes and on fuzz, and the probe against a real net-snmp snmpd."""
 
+import os
 import shutil
 import subprocess
 import time
@@ -220,6 +221,7 @@ async def test_silent_malformed_and_huge_replies_are_bounded():
 # ------------------------------------------------------------ interop with net-snmp's snmpd
 
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
+SKIP_MODULES = "ifTable,ifXTable,hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled"
 COMMUNITY = "hall-ro-7f3q"
 AUTH_KEY, PRIV_KEY = "auditor-auth-91x", "auditor-priv-62y"
 
@@ -239,19 +241,11 @@ def snmpd(tmp_path):
         "sysObjectID .1.3.6.1.4.1.8072.3.2.10\n"
     )
     proc = subprocess.Popen(
-        [
-            SNMPD,
-            "-f",
-            "-Lo",
-            "-C",
-            "-c",
-            str(conf),
-            f"--persistent-dir={tmp_path}",
-            "-I",
-            "-ifTable,ifXTable,hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled",
-        ],
+        [SNMPD, "-f", "-Lo", "-C", "-c", str(conf), "-I", f"-{SKIP_MODULES}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # engine boots and localised keys go to the test's directory, not /var/lib/snmp
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path)},
     )
     time.sleep(1.0)
     try:
