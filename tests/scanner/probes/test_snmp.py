@@ -300,3 +300,13 @@ async def test_snmpd_v3_user_from_credentials_file_and_wrong_key(snmpd, caplog):
     dumped = result.model_dump_json() + refused.model_dump_json() + caplog.text
     for secret in (AUTH_KEY, PRIV_KEY, "wrong-key-000", COMMUNITY):
         assert secret not in dumped
+
+
+def test_the_transport_itself_refuses_an_out_of_scope_datagram():
+    from scanner.snmp_session import scoped_target_class
+
+    transport = scoped_target_class(loopback_ctx().scope).PROTO_TRANSPORT()
+    with pytest.raises(ScopeViolation):
+        transport.send_message(b"\x30\x00", ("127.1.2.3", 161))
+    with pytest.raises(ScopeViolation):
+        transport.send_message(b"\x30\x00", ("198.51.100.7", 161))
