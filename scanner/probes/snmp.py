@@ -359,25 +359,44 @@ class SnmpProbe:
                 failed_result("snmp", target, ProbeStatus.SKIPPED, "no SNMP credential", started),
             )
         status, message = ProbeStatus.NO_REPLY, "no reply to any credential"
+        # Communities are asked all at once (an agent drops a wrong one silently, so asking
+        # one by one costs a timeout each); v3 users only when no community answered, since
+        # each needs an engine-id discovery first. The earliest credential in order that
+        # answered reads the rest.
+        rounds = [
+            [a for a in auths if a.user is None],
+            [a for a in auths if a.user is not None],
+        ]
         try:
             async with asyncio.timeout(min(HOST_BUDGET_S, max(ctx.remaining_s(), 0.001))):
-                for auth in auths:
-                    session = SnmpSession(
-                        ctx,
-                        engine,
-                        host,
-                        auth,
-                        timeout_s=self.timeout_s,
-                        retries=self.retries,
-                        port=self.port,
+                for batch in (r for r in rounds if r):
+                    sessions = [
+                        SnmpSession(
+                            ctx,
+                            engine,
+                            host,
+                            auth,
+                            timeout_s=self.timeout_s,
+                            retries=self.retries,
+                            port=self.port,
+                        )
+                        for auth in batch
+                    ]
+                    answers = await asyncio.gather(
+                        *(s.get([SYS_DESCR, SYS_OBJECT_ID, SYS_NAME]) for s in sessions),
+                        return_exceptions=True,
                     )
-                    try:
-                        system = await session.get([SYS_DESCR, SYS_OBJECT_ID, SYS_NAME])
-                    except ExchangeError as exc:
-                        if exc.status is not ProbeStatus.NO_REPLY:
-                            status, message = exc.status, str(exc)
-                        continue
-                    return await _read_agent(session, system, started, target)
+                    for session, answer in zip(sessions, answers, strict=True):
+                        if isinstance(answer, list):
+                            return await _read_agent(session, answer, started, target)
+                    for answer in answers:
+                        if isinstance(answer, ScopeViolation):
+                            raise answer
+                        if isinstance(answer, ExchangeError):
+                            if answer.status is not ProbeStatus.NO_REPLY:
+                                status, message = answer.status, str(answer)
+                        elif isinstance(answer, BaseException):
+                            raise answer
         except ScopeViolation as exc:
             status, message = ProbeStatus.OUT_OF_SCOPE, str(exc)
         except TimeoutError:

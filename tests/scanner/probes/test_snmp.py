@@ -302,7 +302,7 @@ async def test_snmpd_v3_user_from_credentials_file_and_wrong_key(snmpd, caplog):
         assert secret not in dumped
 
 
-def test_the_transport_itself_refuses_an_out_of_scope_datagram():
+async def test_the_transport_itself_refuses_an_out_of_scope_datagram():
     from scanner.snmp_session import scoped_target_class
 
     transport = scoped_target_class(loopback_ctx().scope).PROTO_TRANSPORT()
