@@ -3,7 +3,10 @@
 The lab's own responders were written from the same notes as the rules, so they agree with the
 probes by construction. These daemons were not: OpenSSH, GNU inetutils telnetd, vsftpd, nginx,
 wsdd and MiniDLNA answer the way they answer on real networks, and a sweep must handle them
-without a crash, a hang or a false "covered". A profile host names them (``daemons = ["sshd",
+without a crash, a hang or a false "covered". net-snmp's snmpd is the lab's SNMP agent
+for the router and the switch: a site community and v3 user (never ``public``), the namespace's
+real ARP cache, and a switch's forwarding table served over pass_persist
+(:mod:`scanner.lab.snmp_tables`). A profile host names them (``daemons = ["sshd",
 "nginx"]``); ``lab up`` starts each inside that host's namespace with a configuration written
 to the lab's run directory, and ``lab down`` ends every process left in the lab's namespaces,
 which also covers a ``lab up`` killed with ``-9`` (no state file is needed to find them).
@@ -11,7 +14,8 @@ which also covers a ``lab up`` killed with ``-9`` (no state file is needed to fi
 Nothing is written outside the run directory except ``/run/sshd``, the privilege-separation
 directory OpenSSH is compiled to require (Debian's systemd unit normally creates it). No daemon
 accepts a login: sshd denies every user, vsftpd's user list is empty, the telnet "login" is a
-script that prints a prompt and never checks anything.
+script that prints a prompt and never checks anything; snmpd answers reads only (rocommunity,
+rouser), and only to the site's community or v3 user.
 """
 
 from __future__ import annotations
