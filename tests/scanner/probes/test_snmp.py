@@ -310,3 +310,24 @@ async def test_the_transport_itself_refuses_an_out_of_scope_datagram():
         transport.send_message(b"\x30\x00", ("127.1.2.3", 161))
     with pytest.raises(ScopeViolation):
         transport.send_message(b"\x30\x00", ("198.51.100.7", 161))
+
+
+def test_net_snmp_switch_replies_parse():
+    """GETBULK replies captured from net-snmp 5.9.3 snmpd serving the lab switch's tables
+    (scanner.lab.snmp_tables, first six access hosts, four uplink MACs, gw-annex on LLDP)."""
+    fdb = parse_fdb(_decode(CAPTURES / "netsnmp-sw-fdb.bin"))
+    names = parse_port_names(
+        _decode(CAPTURES / "netsnmp-sw-baseport.bin") + _decode(CAPTURES / "netsnmp-sw-ifname.bin")
+    )
+    assert len(fdb) == 10
+    assert sorted(set(fdb.values())) == [1, 2, 3, 4, 5, 6, 7]
+    assert [p for p, n in sorted(names.items())] == [1, 2, 3, 4, 5, 6, 7]
+    assert names[7] == "Te1/0/1"
+    assert names[fdb["44:19:b6:4e:1a:20"]] == "Gi1/0/1"  # hik-lobby, the profile's first host
+    assert sum(1 for port in fdb.values() if port == 7) == 4
+    [neighbour] = parse_lldp(_decode(CAPTURES / "netsnmp-sw-lldp.bin"))
+    assert neighbour.chassis_mac == "4c:5e:0c:a0:01:60"
+    assert ("sysname", "gw-annex") in neighbour.fields
+    system = parse_system(_decode(CAPTURES / "netsnmp-sw-system.bin"))
+    assert system["sysname"] == "sw-hall"
+    assert system["enterprise"] == "8072"
