@@ -124,3 +124,6 @@ class DeviceIdentity(BaseModel):
     behind: str | None = None
     channel: int | None = None
     identity_with_credentials: bool = False
+    #: ``<switch>/<port>`` where the device's MAC was learnt, from a switch's forwarding table
+    #: (``snmp.switch_port``); the inventory's ``location.switch_port``.
+    switch_port: str | None = None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -374,7 +374,21 @@ def identify_device(
         gateway_mac=gateway[0] if gateway else None,
         notes=tuple(dict.fromkeys([*notes, *collected.notes, *_detail_notes(details)])),
         identity_with_credentials=_with_credentials(observations, matched, maker),
+        switch_port=_switch_port(observations),
     )
+
+
+def _switch_port(observations: Sequence[Observation]) -> str | None:
+    """The access port a switch learnt the device's MAC on (uplinks are dropped by the probe).
+
+    Several switches can each hold the MAC on a port that carries few MACs (a chain of small
+    access switches); the one reported by most agents wins, then the lowest name, so the
+    choice is stable across scans.
+    """
+    ports = Counter(obs.value for obs in observations if obs.key == "snmp.switch_port")
+    if not ports:
+        return None
+    return min(ports, key=lambda port: (-ports[port], port))
 
 
 def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[DeviceIdentity]:

@@ -376,7 +376,9 @@ def build_inventory(identities: Iterable[DeviceIdentity], scan: ScanInfo) -> Inv
         records.append(
             record.model_copy(
                 update={
-                    "location": Location(site=scan.site, network=network),
+                    "location": Location(
+                        site=scan.site, network=network, switch_port=identity.switch_port
+                    ),
                     "first_seen": scan.finished_at,
                     "last_seen": scan.finished_at,
                 }

@@ -94,7 +94,9 @@ class ProbeSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    snmp_community: SecretStr = SecretStr("public")
+    #: v1/v2c communities tried in order (``--snmp-community``, repeatable); per-host ones and
+    #: v3 users come from ``credentials``.
+    snmp_communities: tuple[SecretStr, ...] = (SecretStr("public"),)
     onvif_username: str | None = None
     onvif_password: SecretStr | None = None
     #: ``--credentials FILE``: logins scoped per host, CIDR or site (issue 9).
@@ -260,6 +262,9 @@ class ProbeContext:
         self.packets_sent = 0
         #: Targets a completed ARP sweep asked: silence there means absent, not filtered.
         self.arp_covered: set[IPv4Address] = set()
+        #: MACs the liveness sweep saw for addresses on the scanner's own segment (filled by
+        #: the sweeper), so a switch's forwarding table can name the host behind each MAC.
+        self.link_macs: dict[IPv4Address, str] = {}
         self._segment: Segment | bool | None = False  # False: not looked up yet
         self._segment_lock = asyncio.Lock()
 

@@ -105,7 +105,7 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
     ),
     # Passive capture only (scanner.passive): what a device says of itself without being asked.
     "dhcp": frozenset({"hostname", "vendor_class", "param_list"}),
-    "lldp": frozenset({"sysname", "sysdescr"}),
+    "lldp": frozenset({"sysname", "sysdescr", "chassis_id"}),
     "cdp": frozenset({"device_id", "platform", "software"}),
     "snmp": frozenset(
         {
@@ -119,6 +119,8 @@ FIELD_VOCABULARY: Final[dict[str, frozenset[str]]] = {
             "entity.software_rev",
             "entity.descr",
             "vendor_value",
+            # A switch's forwarding table: "<switch sysName>/<ifName>" of the host's MAC.
+            "switch_port",
         }
     ),
     "telnet": frozenset({"banner"}),
@@ -248,6 +250,9 @@ class Observation(BaseModel):
     behind: str | None = Field(default=None, max_length=64)
     channel: int | None = Field(default=None, ge=0, le=4096)
     authenticated: bool = False
+    #: A fact another device reported about ``host`` (a router's ARP cache, a switch's
+    #: forwarding table, an LLDP neighbour): the reporting agent's address.
+    origin: str | None = Field(default=None, max_length=64)
 
     @property
     def key(self) -> str:

@@ -142,6 +142,9 @@ async def sweep(
         if ask:
             for result in await _bounded_discover(probe, ask, ctx):
                 note_live(result)
+                for obs in result.observations:
+                    if obs.key == "mac.mac" and obs.mac is not None:
+                        ctx.link_macs.setdefault(obs.host, obs.mac)
                 if fresh(result):
                     yield result
         if progress:

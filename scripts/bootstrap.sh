@@ -30,9 +30,11 @@ APT_PACKAGES=(
     nginx
     wsdd
     minidlna
+    snmpd
+    snmp
 )
 # The lab starts these itself, inside namespaces; the machine's own network must not get them.
-LAB_DAEMON_SERVICES=(ssh inetutils-inetd vsftpd nginx wsdd minidlna)
+LAB_DAEMON_SERVICES=(ssh inetutils-inetd vsftpd nginx wsdd minidlna snmpd)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tomllib
+from collections.abc import Sequence
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated
@@ -90,7 +91,7 @@ class _RichProgress:
             )
 
 
-def _load_settings(credentials: Path | None, snmp_community: str | None) -> ProbeSettings:
+def _load_settings(credentials: Path | None, snmp_community: Sequence[str] | None) -> ProbeSettings:
     """Read ONVIF credentials (file, then environment) and the SNMP community, as secrets."""
     username = os.environ.get(ENV_ONVIF_USER)
     password = os.environ.get(ENV_ONVIF_PASSWORD)
@@ -108,10 +109,10 @@ def _load_settings(credentials: Path | None, snmp_community: str | None) -> Prob
             ) from None
         username = str(data.get("username", "")) or None
         password = str(data.get("password", "")) or None
-    community = snmp_community or os.environ.get(ENV_SNMP_COMMUNITY) or "public"
+    communities = list(snmp_community or ()) or [os.environ.get(ENV_SNMP_COMMUNITY) or "public"]
     try:
         return ProbeSettings(
-            snmp_community=SecretStr(community),
+            snmp_communities=tuple(SecretStr(c) for c in communities if c),
             onvif_username=username,
             onvif_password=SecretStr(password) if password else None,
         )
@@ -210,9 +211,10 @@ def sweep_command(
         bool, typer.Option("--nmap", help="Also run nmap -sV over the live hosts (slow).")
     ] = False,
     snmp_community: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            help=f"SNMP v2c community (default: ${ENV_SNMP_COMMUNITY} or 'public').",
+            help=f"SNMP v1/v2c community, repeatable, tried in order (default: "
+            f"${ENV_SNMP_COMMUNITY} or 'public'); per-host ones and v3 users: --credentials.",
             show_default=False,
         ),
     ] = None,

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict
 
 from scanner.errors import LabError
 from scanner.lab.daemons import start_daemons, stop_daemons
-from scanner.lab.profile import LabProfile, load_profile
+from scanner.lab.profile import LabHost, LabProfile, load_profile
+from scanner.lab.snmp_tables import switch_rows, write_tables
 from scanner.lab.topology import (
     PREFIX,
     build,
@@ -144,6 +145,73 @@ def _start_responder(lab: str, profile_path: Path, ready: Path, log_path: Path) 
     return pid
 
 
+def switch_ports(profile: LabProfile) -> list[LabHost]:
+    """The hosts a lab switch learns on its access ports: the main network's, in profile order.
+
+    Hosts in a routed subnet or behind a router's proxy ARP sit on the far side of that router,
+    so the switch sees only the router's MAC for them; the switch itself is not on a port.
+    """
+    return [
+        h
+        for h in profile.hosts
+        if profile.router_of(h) is None and not (h.snmpd is not None and h.snmpd.switch)
+    ]
+
+
+def _write_switch_tables(profile: LabProfile, state: Path) -> None:
+    by_name = {h.name: h for h in profile.hosts}
+    for host in profile.hosts:
+        if host.snmpd is None or not host.snmpd.switch:
+            continue
+        run = state / "daemons" / host.name / "snmpd"
+        run.mkdir(mode=0o755, parents=True, exist_ok=True)
+        neighbours = [by_name[n] for n in host.snmpd.lldp if n in by_name]
+        rows = switch_rows(
+            host.snmpd.sysname, switch_ports(profile), host.snmpd.uplink_macs, neighbours
+        )
+        write_tables(run / "tables.json", rows)
+
+
+def _prime_router_arp(profile: LabProfile, lab: str) -> None:
+    """Let each router with snmpd resolve its routed hosts, as traffic through it would.
+
+    One UDP datagram (discard port) per host from the router's own namespace: the ARP exchange
+    the kernel runs to send it is what fills the neighbour table snmpd then reports.
+    """
+    index = {h.name: i for i, h in enumerate(profile.hosts)}
+    knock = (
+        "import socket,sys,time\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+        "[s.sendto(b'',(a,9)) for a in sys.argv[1:]]\n"
+        "time.sleep(1.0)\n"
+    )
+    for host in profile.hosts:
+        if host.snmpd is None or host.name not in {r.router for r in profile.routed}:
+            continue
+        namespace = host_namespace(lab, index[host.name])
+        behind = [
+            str(o.address)
+            for o in profile.hosts
+            if profile.subnet_of(o) is not None and profile.router_of(o) == host.name
+        ]
+        if behind:
+            subprocess.run(
+                [
+                    shutil.which("ip") or "/usr/sbin/ip",
+                    "netns",
+                    "exec",
+                    namespace,
+                    sys.executable,
+                    "-c",
+                    knock,
+                    *behind,
+                ],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+
+
 def up(profile_path: Path, lab: str | None = None, *, root_link: bool = False) -> LabStatus:
     """Build the lab described by ``profile_path`` and start its responders.
 
@@ -166,9 +234,11 @@ def up(profile_path: Path, lab: str | None = None, *, root_link: bool = False) -
         ready.unlink(missing_ok=True)
         log_path = state / "responder.log"
         pid = _start_responder(name, profile_path, ready, log_path)
+        _write_switch_tables(profile, state)
         daemon_pids = start_daemons(
             [(host_namespace(name, i), host) for i, host in enumerate(profile.hosts)], state
         )
+        _prime_router_arp(profile, name)
         (state / "state.json").write_text(
             json.dumps(
                 {

@@ -3,7 +3,10 @@
 The lab's own responders were written from the same notes as the rules, so they agree with the
 probes by construction. These daemons were not: OpenSSH, GNU inetutils telnetd, vsftpd, nginx,
 wsdd and MiniDLNA answer the way they answer on real networks, and a sweep must handle them
-without a crash, a hang or a false "covered". A profile host names them (``daemons = ["sshd",
+without a crash, a hang or a false "covered". net-snmp's snmpd is the lab's SNMP agent
+for the router and the switch: a site community and v3 user (never ``public``), the namespace's
+real ARP cache, and a switch's forwarding table served over pass_persist
+(:mod:`scanner.lab.snmp_tables`). A profile host names them (``daemons = ["sshd",
 "nginx"]``); ``lab up`` starts each inside that host's namespace with a configuration written
 to the lab's run directory, and ``lab down`` ends every process left in the lab's namespaces,
 which also covers a ``lab up`` killed with ``-9`` (no state file is needed to find them).
@@ -11,7 +14,8 @@ which also covers a ``lab up`` killed with ``-9`` (no state file is needed to fi
 Nothing is written outside the run directory except ``/run/sshd``, the privilege-separation
 directory OpenSSH is compiled to require (Debian's systemd unit normally creates it). No daemon
 accepts a login: sshd denies every user, vsftpd's user list is empty, the telnet "login" is a
-script that prints a prompt and never checks anything.
+script that prints a prompt and never checks anything; snmpd answers reads only (rocommunity,
+rouser), and only to the site's community or v3 user.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,7 +47,7 @@ __all__ = [
     "stop_daemons",
 ]
 
-DaemonName = Literal["sshd", "telnetd", "ftpd", "nginx", "wsdd", "minidlna"]
+DaemonName = Literal["sshd", "telnetd", "ftpd", "nginx", "wsdd", "minidlna", "snmpd"]
 Proto = Literal["tcp", "udp"]
 #: sshd, telnetd and vsftpd start in well under a second; MiniDLNA builds its database first.
 _READY_TIMEOUT_S: Final = 15.0
@@ -176,6 +181,57 @@ def _minidlna(run: Path, host: LabHost) -> list[str]:
     return ["/usr/sbin/minidlnad", "-S", "-f", str(config), "-P", str(run / "minidlna.pid")]
 
 
+def _snmpd(run: Path, host: LabHost) -> list[str]:
+    settings = host.snmpd
+    if settings is None:
+        raise OSError("snmpd needs [hosts.snmpd] settings")
+    lines = [
+        f"agentaddress udp:{host.address}:161",
+        # The site's read-only community, from any source: never the default "public".
+        f"rocommunity {settings.community} default",
+        f"sysName {settings.sysname}",
+        f"sysDescr {settings.sysdescr}",
+        f"sysObjectID .{settings.sysobjectid}",
+        "sysServices 6",
+    ]
+    if settings.v3_user and settings.v3_auth_key and settings.v3_priv_key:
+        auth, priv = settings.v3_auth_key, settings.v3_priv_key
+        lines.append(f'createUser {settings.v3_user} SHA "{auth}" AES "{priv}"')
+        lines.append(f"rouser {settings.v3_user} priv")
+    tables = run / "tables.json"
+    if tables.exists():
+        from scanner.lab import snmp_tables
+
+        # Run as a plain file with -I (no site, no package import): snmpd waits only briefly
+        # for the script's first PONG, and importing the scanner package would take longer.
+        script = Path(snmp_tables.__file__)
+        for root in snmp_tables.ROOTS:
+            dotted = ".".join(map(str, root))
+            lines.append(f"pass_persist .{dotted} {sys.executable} -I {script} {tables} {dotted}")
+    config = _write(run / "snmpd.conf", "\n".join(lines) + "\n", 0o600)
+    # -C: only this file; -I -…: the host-resources and interface scans a namespace has no use
+    # for; ifXTable is left to the switch tables script when there is one.
+    skip = "hrSystem,hrStorage,hrDevice,hrSWRun,hrSWInstalled"
+    if tables.exists():
+        skip += ",ifXTable"
+    # snmpd keeps engine boots and localised v3 keys in its persistent directory: the run dir,
+    # not /var/lib/snmp (net-snmp reads SNMP_PERSISTENT_DIR, snmp_config(5)).
+    return [
+        "/usr/bin/env",
+        f"SNMP_PERSISTENT_DIR={run / 'persist'}",
+        "/usr/sbin/snmpd",
+        "-f",
+        "-Lo",
+        "-C",
+        "-c",
+        str(config),
+        "-I",
+        f"-{skip}",
+        "-p",
+        str(run / "snmpd.pid"),
+    ]
+
+
 DAEMONS: Final[dict[str, Daemon]] = {
     d.name: d
     for d in (
@@ -187,6 +243,7 @@ DAEMONS: Final[dict[str, Daemon]] = {
         Daemon(
             "minidlna", "minidlna", "/usr/sbin/minidlnad", (("tcp", 8200), ("udp", 1900)), _minidlna
         ),
+        Daemon("snmpd", "snmpd", "/usr/sbin/snmpd", (("udp", 161),), _snmpd),
     )
 }
 assert set(DAEMONS) == set(get_args(DaemonName))  # noqa: S101 - one list, checked at import

@@ -339,6 +339,28 @@ class SnmpService(_Strict):
     )
 
 
+class SnmpdService(_Strict):
+    """Debian's net-snmp ``snmpd`` in this host's namespace (daemon ``snmpd``).
+
+    It answers on a community and an SNMPv3 user of the site (not ``public``), the system group
+    given here, IP-MIB from the namespace's real ARP cache (a router's), and, with ``switch``,
+    a BRIDGE-MIB forwarding table built from the profile: every host of the main network on its
+    own access port, ``uplink_macs`` on the uplink (scanner.lab.snmp_tables).
+    """
+
+    community: str = Field(min_length=1, max_length=64, pattern=r"^[!-~]+$")
+    v3_user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    v3_auth_key: str | None = Field(default=None, min_length=8, pattern=r"^[!-~]+$")
+    v3_priv_key: str | None = Field(default=None, min_length=8, pattern=r"^[!-~]+$")
+    sysname: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    sysdescr: str = Field(max_length=255, pattern=r"^[ -~]*$")
+    sysobjectid: str = Field(pattern=r"^[0-2](\.\d{1,10}){1,40}$")
+    switch: bool = False
+    uplink_macs: tuple[str, ...] = ()
+    #: Hosts whose LLDP advertisements the switch heard (lldpRemTable rows).
+    lldp: tuple[str, ...] = ()
+
+
 class UpnpService(_Strict):
     """UPnP: SSDP answers on UDP 1900 (+ group 239.255.255.250) and the device description.
 
@@ -441,6 +463,8 @@ class LabHost(_Strict):
     channels: tuple[ChannelTruth, ...] = ()
     #: Real Debian daemons started in this host's namespace (scanner.lab.daemons).
     daemons: tuple[DaemonName, ...] = ()
+    #: Settings of the ``snmpd`` daemon, when the host names it.
+    snmpd: SnmpdService | None = None
     behind: str | None = Field(
         default=None,
         description="name of a router host this host sits behind; for a main-network address "
@@ -474,6 +498,8 @@ class LabHost(_Strict):
         return self
 
     def _daemon_ports_free(self) -> None:
+        if ("snmpd" in self.daemons) != (self.snmpd is not None):
+            raise ValueError(f"host {self.name}: daemon snmpd and [snmpd] settings go together")
         if len(set(self.daemons)) != len(self.daemons):
             raise ValueError(f"host {self.name}: a daemon is named twice")
         taken = {("tcp", port) for port in self.tcp_ports()}
