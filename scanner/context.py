@@ -265,6 +265,9 @@ class ProbeContext:
         #: MACs the liveness sweep saw for addresses on the scanner's own segment (filled by
         #: the sweeper), so a switch's forwarding table can name the host behind each MAC.
         self.link_macs: dict[IPv4Address, str] = {}
+        #: The scanner's own addresses (filled by the sweeper): a router's ARP table or a
+        #: switch's forwarding table names the scanner too, and it is not a device on the site.
+        self.own_addresses: frozenset[IPv4Address] = frozenset()
         self._segment: Segment | bool | None = False  # False: not looked up yet
         self._segment_lock = asyncio.Lock()
 

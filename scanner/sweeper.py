@@ -117,6 +117,7 @@ async def sweep(
     ctx = ProbeContext(scope, limits, settings=settings)
     # The scanner's own addresses are in scope when it sits inside the swept network.
     own = await asyncio.to_thread(local_addresses)
+    ctx.own_addresses = frozenset(own)
     targets = [addr for addr in scope.hosts() if addr not in own]
     skip = set(done)
     live: set[IPv4Address] = {addr for addr in known_live if scope.contains(addr)}

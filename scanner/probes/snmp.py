@@ -490,16 +490,18 @@ def _attribute(harvests: list[_Harvest], ctx: ProbeContext) -> list[ProbeResult]
     for harvest in harvests:
         extra: list[Observation] = []
         origin = str(harvest.agent)
+        # Neither the agent nor the scanner is described by the agent's own tables.
+        skip = {harvest.agent, *ctx.own_addresses}
         for addr, mac in sorted(harvest.arp.items()):
-            if ctx.scope.contains(addr) and addr != harvest.agent:
+            if ctx.scope.contains(addr) and addr not in skip:
                 extra.append(_about(addr, "mac", "mac", mac, mac, origin))
         for mac, where in sorted(harvest.fdb.items()):
             owner = mac_to_host.get(mac)
-            if owner is not None and owner != harvest.agent:
+            if owner is not None and owner not in skip:
                 extra.append(_about(owner, "snmp", "switch_port", where, mac, origin))
         for neighbour in harvest.lldp:
             seen = mac_to_host.get(neighbour.chassis_mac or "")
-            if seen is None or seen == harvest.agent:
+            if seen is None or seen in skip:
                 continue
             for name, text in neighbour.fields:
                 extra.append(_about(seen, "lldp", name, text, neighbour.chassis_mac, origin))

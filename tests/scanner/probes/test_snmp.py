@@ -186,6 +186,25 @@ def test_harvest_becomes_observations_of_the_described_hosts_only_in_scope():
     }
 
 
+def test_the_scanner_itself_is_not_a_device_in_its_neighbours_tables():
+    # A router's ARP cache and a switch's forwarding table list the scanner too; those rows
+    # would otherwise turn the sweeping machine into an inventory device.
+    ctx = loopback_ctx()
+    router, switch = IPv4Address("127.77.200.1"), IPv4Address("127.77.200.2")
+    me, cam = IPv4Address("127.77.200.9"), IPv4Address("127.77.200.10")
+    ctx.own_addresses = frozenset({me})
+    ctx.link_macs[me] = "02:00:00:00:00:09"
+    r = _Harvest(router, _ok(router), arp={me: "02:00:00:00:00:09", cam: "4c:11:bf:c2:0b:9d"})
+    s = _Harvest(
+        switch,
+        _ok(switch),
+        name="sw-core",
+        fdb={"02:00:00:00:00:09": "sw-core/Gi1/0/1", "4c:11:bf:c2:0b:9d": "sw-core/Gi1/0/12"},
+    )
+    hosts = {str(o.host) for res in _attribute([r, s], ctx) for o in res.observations}
+    assert hosts == {"127.77.200.10"}
+
+
 def test_auth_prints_no_secret():
     auth = SnmpAuth("2c", SecretStr("hall-s3cret"), index=2)
     assert "hall-s3cret" not in repr(auth) + str(auth)
