@@ -1,11 +1,13 @@
 """SNMP (UDP 161) on pysnmp 7: the system group, ENTITY-MIB, the vendor subtree, router and
 switch tables.
 
-Per live host the probe tries each community it holds (``--snmp-community``, then the
-credentials file's entries in scope for the host) over v2c, then v1 with the first, then each
-SNMPv3 USM user in scope; the first that answers reads everything else. An agent that drops a
-wrong community is silent, so a host that answers no credential is ``no_reply``; a v3 agent that
-rejects the user or its keys is ``auth_required``.
+Per live host the probe holds communities (``--snmp-community``, then the credentials file's
+entries in scope for the host), asked over v2c, then v1 with the first, and SNMPv3 USM users in
+scope. Every host is first asked with each community at once from one socket
+(:mod:`scanner.snmp_knock`); the first community an agent answered reads everything else through
+a pysnmp session, and v3 users are tried only on hosts no community reached. An agent that drops
+a wrong community is silent, so a host that answers no credential is ``no_reply``; a v3 agent
+that rejects the user or its keys is ``auth_required``.
 
 What is read, each walk by GETBULK with a row cap and under one deadline per host:
 
@@ -51,6 +53,7 @@ from scanner.credentials import SnmpV3User
 from scanner.errors import ScopeViolation
 from scanner.probes.base import ObservationSet, ProbeInfo, failed_result
 from scanner.results import Observation, ProbeResult, ProbeStatus, normalize_mac
+from scanner.snmp_knock import knock
 from scanner.snmp_session import Oid, SnmpAuth, SnmpSession, Value, Varbind
 
 __all__ = [
@@ -101,8 +104,11 @@ MAX_VENDOR_ROWS: Final = 256
 MAX_VENDOR_VALUES: Final = 32
 #: Wall-clock budget per agent, for every request together.
 HOST_BUDGET_S: Final = 30.0
-#: Agents asked at once.
-CONCURRENCY: Final = 32
+#: Agents asked at once. A request is one datagram and a pending reply costs a few hundred bytes,
+#: so the bound that protects the network is the sweep's packet rate (every request waits for
+#: it), not this; a small number here made every silent host of a large range wait its turn for
+#: a full timeout (2,046 silent hosts, 32 at a time: 128 s of a 148 s sweep).
+AGENTS_AT_ONCE: Final = 1024
 #: An access port carries a host (or a phone and a host); more MACs mean an uplink or a hub.
 MAX_MACS_PER_PORT: Final = 3
 #: Credentials offered to one host, all kinds together (lockout policies, credentials.MAX_TRIES).
@@ -336,12 +342,35 @@ class SnmpProbe:
         self, targets: Sequence[IPv4Address], ctx: ProbeContext
     ) -> list[ProbeResult]:
         """One result for every target, plus the harvested facts about the hosts they know."""
+        started = time.monotonic()
+        auths = {host: _credentials(host, ctx) for host in targets}
+        try:
+            answered = await self._knock(auths, ctx)
+        except ScopeViolation as exc:
+            return [
+                failed_result(
+                    "snmp", f"{host}:{self.port}", ProbeStatus.OUT_OF_SCOPE, str(exc), started
+                )
+                for host in targets
+            ]
         engine = SnmpEngine()
-        gate = asyncio.Semaphore(CONCURRENCY)
+        gate = asyncio.Semaphore(AGENTS_AT_ONCE)
 
         async def one(host: IPv4Address) -> _Harvest:
+            # A community that answered the knock reads the agent; v3 users (which need an
+            # engine-id discovery a knock cannot do) only where no community answered.
+            held = auths[host]
+            ask = [held[answered[host]]] if host in answered else [a for a in held if a.user]
+            if not ask:
+                status, message = (
+                    (ProbeStatus.NO_REPLY, "no reply to any credential")
+                    if held
+                    else (ProbeStatus.SKIPPED, "no SNMP credential")
+                )
+                target = f"{host}:{self.port}"
+                return _Harvest(host, failed_result("snmp", target, status, message, started))
             async with gate:
-                return await self._agent(host, ctx, engine)
+                return await self._agent(host, ask, ctx, engine)
 
         try:
             harvests = await asyncio.gather(*(one(host) for host in targets))
@@ -349,54 +378,81 @@ class SnmpProbe:
             engine.close_dispatcher()
         return _attribute(list(harvests), ctx)
 
-    async def _agent(self, host: IPv4Address, ctx: ProbeContext, engine: SnmpEngine) -> _Harvest:
+    async def _knock(
+        self, auths: dict[IPv4Address, list[SnmpAuth]], ctx: ProbeContext
+    ) -> dict[IPv4Address, int]:
+        """For every host whose agent took a community: the position of the first that did."""
+        positions = sorted(
+            {i for held in auths.values() for i, auth in enumerate(held) if auth.user is None}
+        )
+        answered: dict[IPv4Address, int] = {}
+        for position in positions:
+            # Hosts sharing the same credential at this position are asked together.
+            by_auth: dict[str, tuple[SnmpAuth, list[IPv4Address]]] = {}
+            for host, held in auths.items():
+                if host in answered or position >= len(held) or held[position].user is not None:
+                    continue
+                auth = held[position]
+                secret = auth.community.get_secret_value() if auth.community else ""
+                by_auth.setdefault(f"{auth.version}:{secret}", (auth, []))[1].append(host)
+            rounds = await asyncio.gather(
+                *(
+                    knock(
+                        ctx,
+                        auth,
+                        hosts,
+                        (SYS_DESCR, SYS_OBJECT_ID, SYS_NAME),
+                        port=self.port,
+                        timeout_s=self.timeout_s,
+                        retries=self.retries,
+                    )
+                    for auth, hosts in by_auth.values()
+                )
+            )
+            for heard in rounds:
+                for host in heard:
+                    answered.setdefault(host, position)
+        return answered
+
+    async def _agent(
+        self,
+        host: IPv4Address,
+        auths: Sequence[SnmpAuth],
+        ctx: ProbeContext,
+        engine: SnmpEngine,
+    ) -> _Harvest:
         started = time.monotonic()
         target = f"{host}:{self.port}"
-        auths = _credentials(host, ctx)
-        if not auths:
-            return _Harvest(
-                host,
-                failed_result("snmp", target, ProbeStatus.SKIPPED, "no SNMP credential", started),
-            )
         status, message = ProbeStatus.NO_REPLY, "no reply to any credential"
-        # Communities are asked all at once (an agent drops a wrong one silently, so asking
-        # one by one costs a timeout each); v3 users only when no community answered, since
-        # each needs an engine-id discovery first. The earliest credential in order that
-        # answered reads the rest.
-        rounds = [
-            [a for a in auths if a.user is None],
-            [a for a in auths if a.user is not None],
-        ]
         try:
             async with asyncio.timeout(min(HOST_BUDGET_S, max(ctx.remaining_s(), 0.001))):
-                for batch in (r for r in rounds if r):
-                    sessions = [
-                        SnmpSession(
-                            ctx,
-                            engine,
-                            host,
-                            auth,
-                            timeout_s=self.timeout_s,
-                            retries=self.retries,
-                            port=self.port,
-                        )
-                        for auth in batch
-                    ]
-                    answers = await asyncio.gather(
-                        *(s.get([SYS_DESCR, SYS_OBJECT_ID, SYS_NAME]) for s in sessions),
-                        return_exceptions=True,
+                sessions = [
+                    SnmpSession(
+                        ctx,
+                        engine,
+                        host,
+                        auth,
+                        timeout_s=self.timeout_s,
+                        retries=self.retries,
+                        port=self.port,
                     )
-                    for session, answer in zip(sessions, answers, strict=True):
-                        if isinstance(answer, list):
-                            return await _read_agent(session, answer, started, target)
-                    for answer in answers:
-                        if isinstance(answer, ScopeViolation):
-                            raise answer
-                        if isinstance(answer, ExchangeError):
-                            if answer.status is not ProbeStatus.NO_REPLY:
-                                status, message = answer.status, str(answer)
-                        elif isinstance(answer, BaseException):
-                            raise answer
+                    for auth in auths
+                ]
+                answers = await asyncio.gather(
+                    *(s.get([SYS_DESCR, SYS_OBJECT_ID, SYS_NAME]) for s in sessions),
+                    return_exceptions=True,
+                )
+                for session, answer in zip(sessions, answers, strict=True):
+                    if isinstance(answer, list):
+                        return await _read_agent(session, answer, started, target)
+                for answer in answers:
+                    if isinstance(answer, ScopeViolation):
+                        raise answer
+                    if isinstance(answer, ExchangeError):
+                        if answer.status is not ProbeStatus.NO_REPLY:
+                            status, message = answer.status, str(answer)
+                    elif isinstance(answer, BaseException):
+                        raise answer
         except ScopeViolation as exc:
             status, message = ProbeStatus.OUT_OF_SCOPE, str(exc)
         except TimeoutError:
