@@ -61,6 +61,9 @@ _RCVBUF_BYTES: Final = 4 * 1024 * 1024
 _SO_RCVBUFFORCE: Final = 33
 # The largest UDP payload; a datagram is read whole and then capped.
 _MAX_DATAGRAM: Final = 65535
+#: Datagrams of one round sent back to back on one reservation of the rate bucket: the
+#: average rate holds, and a burst stays far below what a switch port buffers.
+_SEND_CHUNK: Final = 32
 
 
 def _certificate_reader_context() -> ssl.SSLContext:
@@ -557,19 +560,25 @@ class ProbeContext:
         transport, _ = await loop.create_datagram_endpoint(lambda: collector, sock=sock)
         sent = 0
         try:
-            for addr in destinations:
-                self._check_destination(addr, segment)
+            for start in range(0, len(destinations), _SEND_CHUNK):
+                chunk = destinations[start : start + _SEND_CHUNK]
+                for addr in chunk:
+                    self._check_destination(addr, segment)
                 if collector.done.is_set() or self.remaining_s() <= 0:
                     break
-                await self.rate.acquire()
-                data = payload(addr) if callable(payload) else payload
-                try:
-                    transport.sendto(data, (str(addr), port))
-                except OSError as exc:
-                    log.debug("sendto %s:%d failed: %s", addr, port, exc)
-                    continue
-                sent += 1
-                self.packets_sent += 1
+                # A chunk's slots are reserved at once: one datagram at a time would queue
+                # behind every connection the host probes reserved meanwhile, and a discovery
+                # round (whose replies the follow-ups wait for) would trail the whole sweep.
+                await self.rate.acquire(len(chunk))
+                for addr in chunk:
+                    data = payload(addr) if callable(payload) else payload
+                    try:
+                        transport.sendto(data, (str(addr), port))
+                    except OSError as exc:
+                        log.debug("sendto %s:%d failed: %s", addr, port, exc)
+                        continue
+                    sent += 1
+                    self.packets_sent += 1
             await self._quiet_window(collector, self._clock(), wait_s, min_quiet_s)
         finally:
             transport.close()

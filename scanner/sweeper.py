@@ -213,10 +213,12 @@ async def sweep(
                     leads[observation.host].append(observation)
                 if fresh(result):
                     await out.put(result)
+            # What this probe found is followed up now, not when the slowest discovery probe
+            # (SNMP walking a switch) is done: the follow-ups are often the sweep's last work.
+            enqueue(set(live))
+            follow_up()
 
         await asyncio.gather(*(one(p) for p in discovery if isinstance(p, NetworkProbe)))
-        enqueue(set(live))
-        follow_up()
 
     workers_n = max(1, limits.concurrency)
 

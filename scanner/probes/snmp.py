@@ -344,24 +344,12 @@ class SnmpProbe:
         """One result for every target, plus the harvested facts about the hosts they know."""
         started = time.monotonic()
         auths = {host: _credentials(host, ctx) for host in targets}
-        try:
-            answered = await self._knock(auths, ctx)
-        except ScopeViolation as exc:
-            return [
-                failed_result(
-                    "snmp", f"{host}:{self.port}", ProbeStatus.OUT_OF_SCOPE, str(exc), started
-                )
-                for host in targets
-            ]
         engine = SnmpEngine()
         gate = asyncio.Semaphore(AGENTS_AT_ONCE)
 
-        async def one(host: IPv4Address) -> _Harvest:
-            # A community that answered the knock reads the agent; v3 users (which need an
-            # engine-id discovery a knock cannot do) only where no community answered.
-            held = auths[host]
-            ask = [held[answered[host]]] if host in answered else [a for a in held if a.user]
+        async def read(host: IPv4Address, ask: list[SnmpAuth]) -> _Harvest:
             if not ask:
+                held = auths[host]
                 status, message = (
                     (ProbeStatus.NO_REPLY, "no reply to any credential")
                     if held
@@ -372,46 +360,70 @@ class SnmpProbe:
             async with gate:
                 return await self._agent(host, ask, ctx, engine)
 
+        reading: dict[IPv4Address, asyncio.Task[_Harvest]] = {}
         try:
-            harvests = await asyncio.gather(*(one(host) for host in targets))
+            # Each knock round's answers are read at once, while the next round asks again
+            # (pysnmp's retry, for lost datagrams) the hosts still silent.
+            pending = {h: held for h, held in auths.items() if any(a.user is None for a in held)}
+            for _round in range(self.retries + 1):
+                if not pending or ctx.remaining_s() <= 0:
+                    break
+                for host, position in (await self._knock(pending, ctx)).items():
+                    reading[host] = asyncio.create_task(read(host, [auths[host][position]]))
+                    del pending[host]
+            # v3 users (which need an engine-id discovery a knock cannot do) only where no
+            # community answered.
+            for host in targets:
+                if host not in reading:
+                    ask = [a for a in auths[host] if a.user is not None]
+                    reading[host] = asyncio.create_task(read(host, ask))
+            harvests = await asyncio.gather(*(reading[host] for host in targets))
+        except ScopeViolation as exc:
+            return [
+                failed_result(
+                    "snmp", f"{host}:{self.port}", ProbeStatus.OUT_OF_SCOPE, str(exc), started
+                )
+                for host in targets
+            ]
         finally:
+            for task in reading.values():
+                task.cancel()
             engine.close_dispatcher()
         return _attribute(list(harvests), ctx)
 
     async def _knock(
         self, auths: dict[IPv4Address, list[SnmpAuth]], ctx: ProbeContext
     ) -> dict[IPv4Address, int]:
-        """For every host whose agent took a community: the position of the first that did."""
-        positions = sorted(
-            {i for held in auths.values() for i, auth in enumerate(held) if auth.user is None}
+        """For every host whose agent took a community: the position of the first that did.
+
+        Every community is asked at once (an agent drops a wrong one silently, so asking in
+        turn would cost a full wait each); hosts holding the same one share its datagrams.
+        """
+        groups: dict[tuple[int, str, str], tuple[SnmpAuth, list[IPv4Address]]] = {}
+        for host, held in auths.items():
+            for position, auth in enumerate(held):
+                if auth.user is not None or auth.community is None:
+                    continue
+                key = (position, auth.version, auth.community.get_secret_value())
+                groups.setdefault(key, (auth, []))[1].append(host)
+        heard = await asyncio.gather(
+            *(
+                knock(
+                    ctx,
+                    auth,
+                    hosts,
+                    (SYS_DESCR, SYS_OBJECT_ID, SYS_NAME),
+                    port=self.port,
+                    timeout_s=self.timeout_s,
+                    retries=0,
+                )
+                for auth, hosts in groups.values()
+            )
         )
         answered: dict[IPv4Address, int] = {}
-        for position in positions:
-            # Hosts sharing the same credential at this position are asked together.
-            by_auth: dict[str, tuple[SnmpAuth, list[IPv4Address]]] = {}
-            for host, held in auths.items():
-                if host in answered or position >= len(held) or held[position].user is not None:
-                    continue
-                auth = held[position]
-                secret = auth.community.get_secret_value() if auth.community else ""
-                by_auth.setdefault(f"{auth.version}:{secret}", (auth, []))[1].append(host)
-            rounds = await asyncio.gather(
-                *(
-                    knock(
-                        ctx,
-                        auth,
-                        hosts,
-                        (SYS_DESCR, SYS_OBJECT_ID, SYS_NAME),
-                        port=self.port,
-                        timeout_s=self.timeout_s,
-                        retries=self.retries,
-                    )
-                    for auth, hosts in by_auth.values()
-                )
-            )
-            for heard in rounds:
-                for host in heard:
-                    answered.setdefault(host, position)
+        for (position, _version, _secret), hosts in zip(groups, heard, strict=True):
+            for host in hosts:
+                answered[host] = min(position, answered.get(host, position))
         return answered
 
     async def _agent(
