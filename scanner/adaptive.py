@@ -84,7 +84,11 @@ class AdaptiveWindow:
                 self._decrease()
             elif outcome is Outcome.OK:
                 self.limit = min(float(self.ceiling), self.limit + 1.0 / max(1.0, self.limit))
-            self._changed.notify_all()
+            # Wake only as many waiters as there are free slots: waking all of them on every
+            # release made hundreds of tasks re-check and sleep again per connection.
+            free = int(self.limit) - self._in_use
+            if free > 0:
+                self._changed.notify(free)
 
     def _stretched(self, rtt_s: float) -> bool:
         stats = self.stats

@@ -83,3 +83,24 @@ async def test_waiters_get_in_when_the_window_has_room():
     await window.release(Outcome.OK)
     await asyncio.wait_for(third, 1.0)
     assert window.in_use == 2
+
+
+async def test_many_waiters_all_get_through_and_the_window_is_never_overfilled():
+    # A release wakes only as many waiters as there are free slots: none may be left asleep.
+    window = AdaptiveWindow(4, floor=1, cooldown_s=0.0)
+    inside = 0
+    most = 0
+
+    async def connection(i: int) -> None:
+        nonlocal inside, most
+        await window.acquire()
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0)
+        inside -= 1
+        outcome = Outcome.CONGESTED if i % 7 == 0 else Outcome.OK
+        await window.release(outcome, 0.001)
+
+    await asyncio.wait_for(asyncio.gather(*(connection(i) for i in range(300))), timeout=10)
+    assert window.in_use == 0
+    assert most <= 4
