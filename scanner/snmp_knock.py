@@ -10,9 +10,10 @@ message codec (:mod:`pysnmp.proto.api`), and pairs each reply by source address 
 request-id. Only the agents that answered are then read through a full session.
 
 Every datagram goes through :meth:`ProbeContext.udp_collect`: scope-checked, rate-limited,
-counted, and each round ends once replies stop (at most one ``timeout_s`` after the last send).
-A round per try, as pysnmp retries, to the hosts still silent. The community is only ever in
-the encoded datagram, never in a return value or a log line.
+counted, and a round ends once replies stop (at most one ``timeout_s`` after the last send).
+The caller runs a round per try, as pysnmp retries, to the hosts still silent, and reads the
+agents each round found at once. The community is only ever in the encoded datagram, never in
+a return value or a log line.
 """
 
 from __future__ import annotations
@@ -83,27 +84,24 @@ async def knock(
     *,
     port: int,
     timeout_s: float,
-    retries: int,
 ) -> set[IPv4Address]:
-    """The ``hosts`` whose agent answered ``auth``'s community within ``retries + 1`` rounds."""
-    answered: set[IPv4Address] = set()
-    for _round in range(retries + 1):
-        ask = [host for host in hosts if host not in answered]
-        if not ask or ctx.remaining_s() <= 0:
-            break
-        base = secrets.randbelow(_ID_SPACE - len(ask))
-        expected = {host: base + i for i, host in enumerate(ask)}
-        heard = await ctx.udp_collect(
-            port,
-            _payloads(auth, expected, oids),
-            unicast=ask,
-            wait_s=timeout_s,
-            min_quiet_s=timeout_s,
-            expect_sources=len(ask),
-            max_replies=2 * len(ask) + 16,
-        )
-        for datagram in heard.datagrams:
-            want = expected.get(datagram.source)
-            if want is not None and reply_request_id(datagram.data) == want:
-                answered.add(datagram.source)
-    return answered
+    """The ``hosts`` whose agent answered ``auth``'s community in one round of datagrams."""
+    if not hosts or ctx.remaining_s() <= 0:
+        return set()
+    base = secrets.randbelow(_ID_SPACE - len(hosts))
+    expected = {host: base + i for i, host in enumerate(hosts)}
+    heard = await ctx.udp_collect(
+        port,
+        _payloads(auth, expected, oids),
+        unicast=hosts,
+        wait_s=timeout_s,
+        min_quiet_s=timeout_s,
+        expect_sources=len(hosts),
+        max_replies=2 * len(hosts) + 16,
+    )
+    return {
+        datagram.source
+        for datagram in heard.datagrams
+        if (want := expected.get(datagram.source)) is not None
+        and reply_request_id(datagram.data) == want
+    }

@@ -188,10 +188,13 @@ async def sweep(
                     count += 1
         return count
 
-    def follow_up() -> int:
-        """Queue the endpoints discovery announced for hosts whose defaults already ran."""
+    def follow_up(told: Collection[IPv4Address]) -> int:
+        """Queue the endpoints discovery announced for ``told`` hosts whose defaults already ran.
+
+        Only hosts a probe just told something about can have gained an endpoint.
+        """
         count = 0
-        for host in sorted(leads):
+        for host in sorted(told):
             if host not in queued:
                 continue
             for probe in host_probes:
@@ -207,16 +210,18 @@ async def sweep(
         async def one(probe: NetworkProbe) -> None:
             asked = sorted(live)
             results = await _bounded_discover(probe, asked, ctx)
+            told: set[IPv4Address] = set()
             for result in _complete(probe, asked, results):
                 note_live(result)
                 for observation in result.observations:
                     leads[observation.host].append(observation)
+                    told.add(observation.host)
                 if fresh(result):
                     await out.put(result)
             # What this probe found is followed up now, not when the slowest discovery probe
             # (SNMP walking a switch) is done: the follow-ups are often the sweep's last work.
             enqueue(set(live))
-            follow_up()
+            follow_up(told)
 
         await asyncio.gather(*(one(p) for p in discovery if isinstance(p, NetworkProbe)))
 

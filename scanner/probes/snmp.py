@@ -394,7 +394,7 @@ class SnmpProbe:
     async def _knock(
         self, auths: dict[IPv4Address, list[SnmpAuth]], ctx: ProbeContext
     ) -> dict[IPv4Address, int]:
-        """For every host whose agent took a community: the position of the first that did.
+        """One knock round: for every host whose agent took a community, the first that did.
 
         Every community is asked at once (an agent drops a wrong one silently, so asking in
         turn would cost a full wait each); hosts holding the same one share its datagrams.
@@ -415,7 +415,6 @@ class SnmpProbe:
                     (SYS_DESCR, SYS_OBJECT_ID, SYS_NAME),
                     port=self.port,
                     timeout_s=self.timeout_s,
-                    retries=0,
                 )
                 for auth, hosts in groups.values()
             )
