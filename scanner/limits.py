@@ -34,8 +34,12 @@ class Limits(BaseModel):
     #: A discovery window ends this long after the last reply (or send) when no more arrive;
     #: it covers WS-Discovery's APP_MAX_DELAY (500 ms) answer delay with room for the path.
     discovery_quiet_s: float = Field(default=0.8, gt=0, le=30)
-    #: How long ARP waits after the last request; replies on a LAN arrive within milliseconds.
+    #: The longest ARP waits after the last request, however slowly replies trickle in.
     arp_wait_s: float = Field(default=1.0, gt=0, le=30)
+    #: ARP ends this long after the last reply (or request) when no more arrive, stretched to
+    #: four times the slowest reply seen. LAN replies take milliseconds; 250 ms leaves two
+    #: orders of magnitude for a loaded switch or a busy embedded stack.
+    arp_quiet_s: float = Field(default=0.25, gt=0, le=30)
 
 
 DEFAULT_LIMITS: Final = Limits()

@@ -39,6 +39,7 @@ from scanner.probes.base import (
     EndpointProbe,
     failed_result,
     is_endpoint_probe,
+    prepare_probes,
     run_host_probe,
 )
 from scanner.results import Observation, ProbeResult, ProbeStatus
@@ -115,6 +116,8 @@ async def sweep(
     discovery = [p for p in chosen if p.info.kind == "network" and p.info.after_liveness]
     host_probes = [p for p in chosen if p.info.kind == "host"]
     ctx = ProbeContext(scope, limits, settings=settings)
+    # One-off CPU work of the later probes runs while liveness waits on the network.
+    preparing = asyncio.create_task(asyncio.to_thread(prepare_probes, [*discovery, *host_probes]))
     # The scanner's own addresses are in scope when it sits inside the swept network.
     own = await asyncio.to_thread(local_addresses)
     ctx.own_addresses = frozenset(own)
@@ -150,6 +153,8 @@ async def sweep(
                     yield result
         if progress:
             progress.advance(None)
+
+    await preparing
 
     # Phases 2 and 3 overlap: host probes start on the hosts already live while the discovery
     # probes (all at once, each on its own socket) wait for their replies; hosts that only

@@ -71,3 +71,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
+# An editable install leaves the package's own modules uncompiled, and a shell that sets
+# PYTHONDONTWRITEBYTECODE never caches them: every command would compile them again (~0.3 s).
+"$VENV/bin/python" -m compileall -q -j 0 scanner fingerprints reports >/dev/null

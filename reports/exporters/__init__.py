@@ -20,7 +20,6 @@ from reports.exporters.json_report import write_json
 from reports.exporters.junit_report import write_junit
 from reports.exporters.pdf_report import write_pdf
 from reports.exporters.phase_out_report import write_phase_out
-from reports.exporters.xlsx_report import write_xlsx
 from reports.inventory import Inventory
 
 __all__ = ["ExportFormat", "FilingFormat", "export", "export_filing"]
@@ -79,6 +78,9 @@ def export(inventory: Inventory, fmt: ExportFormat, out: IO[bytes]) -> None:
         case ExportFormat.JUNIT:
             write_junit(inventory, out)
         case ExportFormat.XLSX:
+            # openpyxl costs ~0.3 s to import; most commands never write a workbook.
+            from reports.exporters.xlsx_report import write_xlsx
+
             write_xlsx(inventory, out)
         case _:
             assert_never(fmt)

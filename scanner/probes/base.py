@@ -33,6 +33,7 @@ __all__ = [
     "collect_and_parse",
     "failed_result",
     "more_telling",
+    "prepare_probes",
     "run_host_probe",
 ]
 
@@ -57,6 +58,22 @@ class ProbeInfo(BaseModel):
     after_liveness: bool = False
     #: Not run unless named with ``--probe`` or enabled by a flag (e.g. ``--nmap``).
     optional: bool = False
+
+
+def prepare_probes(probes: Iterable[object]) -> None:
+    """Run each probe's optional ``prepare()``: one-off CPU work (schema loads, codecs).
+
+    The sweeper runs it in a thread while liveness waits on the network. A probe whose
+    preparation fails is left to fail again when it runs, where the failure becomes a result.
+    """
+    for probe in probes:
+        prepare = getattr(probe, "prepare", None)
+        if not callable(prepare):
+            continue
+        try:
+            prepare()
+        except Exception:  # recorded when the probe itself runs
+            log.debug("preparing %r failed", probe, exc_info=True)
 
 
 @runtime_checkable

@@ -40,7 +40,7 @@ import asyncio
 import string
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import ClassVar, Final
@@ -104,6 +104,12 @@ MAX_VENDOR_ROWS: Final = 256
 MAX_VENDOR_VALUES: Final = 32
 #: Wall-clock budget per agent, for every request together.
 HOST_BUDGET_S: Final = 30.0
+#: A table walk waits for each GETBULK this many times the agent's own GET round trip (at
+#: least the floor, at most the probe's timeout): an agent that answered a GET in 3 ms and is
+#: silent after 300 ms drops GETBULK (as some embedded v2c agents do), and the walk must not
+#: cost it two full seconds, while a slow switch's round trips stretch its waits to fit.
+WALK_WAIT_PER_RTT: Final = 10.0
+WALK_WAIT_FLOOR_S: Final = 0.3
 #: Agents asked at once. A request is one datagram and a pending reply costs a few hundred bytes,
 #: so the bound that protects the network is the sweep's packet rate (every request waits for
 #: it), not this; a small number here made every silent host of a large range wait its turn for
@@ -303,6 +309,16 @@ def _credentials(host: IPv4Address, ctx: ProbeContext) -> list[SnmpAuth]:
     return auths[:MAX_CREDENTIALS]
 
 
+def _at_position(
+    answered: Callable[[IPv4Address, float | None, int], None], position: int
+) -> Callable[[IPv4Address, float | None], None]:
+    return lambda host, rtt: answered(host, rtt, position)
+
+
+def _first_community(held: Sequence[SnmpAuth]) -> int:
+    return next(i for i, auth in enumerate(held) if auth.user is None)
+
+
 class SnmpProbe:
     """Every live host: identity objects, and the router/switch tables of those that have them."""
 
@@ -347,7 +363,9 @@ class SnmpProbe:
         engine = SnmpEngine()
         gate = asyncio.Semaphore(AGENTS_AT_ONCE)
 
-        async def read(host: IPv4Address, ask: list[SnmpAuth]) -> _Harvest:
+        async def read(
+            host: IPv4Address, ask: list[SnmpAuth], rtt: float | None = None
+        ) -> _Harvest:
             if not ask:
                 held = auths[host]
                 status, message = (
@@ -358,19 +376,28 @@ class SnmpProbe:
                 target = f"{host}:{self.port}"
                 return _Harvest(host, failed_result("snmp", target, status, message, started))
             async with gate:
-                return await self._agent(host, ask, ctx, engine)
+                return await self._agent(host, ask, ctx, engine, rtt)
 
         reading: dict[IPv4Address, asyncio.Task[_Harvest]] = {}
+        #: A host whose agent took only a later credential waits for the window's end: the
+        #: first one (v2c before v1, the operator's order) may still answer.
+        later: dict[IPv4Address, int] = {}
+
+        def answered(host: IPv4Address, rtt: float | None, position: int) -> None:
+            if host in reading:
+                return
+            if position == _first_community(auths[host]):
+                reading[host] = asyncio.create_task(read(host, [auths[host][position]], rtt))
+            else:
+                later[host] = min(position, later.get(host, position))
+
         try:
-            # Each knock round's answers are read at once, while the next round asks again
-            # (pysnmp's retry, for lost datagrams) the hosts still silent.
             pending = {h: held for h, held in auths.items() if any(a.user is None for a in held)}
-            for _round in range(self.retries + 1):
-                if not pending or ctx.remaining_s() <= 0:
-                    break
-                for host, position in (await self._knock(pending, ctx)).items():
+            if pending and ctx.remaining_s() > 0:
+                await self._knock(pending, ctx, answered)
+            for host, position in sorted(later.items()):
+                if host not in reading:
                     reading[host] = asyncio.create_task(read(host, [auths[host][position]]))
-                    del pending[host]
             # v3 users (which need an engine-id discovery a knock cannot do) only where no
             # community answered.
             for host in targets:
@@ -392,12 +419,16 @@ class SnmpProbe:
         return _attribute(list(harvests), ctx)
 
     async def _knock(
-        self, auths: dict[IPv4Address, list[SnmpAuth]], ctx: ProbeContext
-    ) -> dict[IPv4Address, int]:
-        """One knock round: for every host whose agent took a community, the first that did.
+        self,
+        auths: dict[IPv4Address, list[SnmpAuth]],
+        ctx: ProbeContext,
+        answered: Callable[[IPv4Address, float | None, int], None],
+    ) -> None:
+        """Ask every host with every community at once; ``answered(host, rtt, position)`` each hit.
 
         Every community is asked at once (an agent drops a wrong one silently, so asking in
-        turn would cost a full wait each); hosts holding the same one share its datagrams.
+        turn would cost a full wait each); hosts holding the same one share a window. Silent
+        hosts are asked again ``retries`` times inside it (a lost datagram, as pysnmp retries).
         """
         groups: dict[tuple[int, str, str], tuple[SnmpAuth, list[IPv4Address]]] = {}
         for host, held in auths.items():
@@ -406,7 +437,7 @@ class SnmpProbe:
                     continue
                 key = (position, auth.version, auth.community.get_secret_value())
                 groups.setdefault(key, (auth, []))[1].append(host)
-        heard = await asyncio.gather(
+        await asyncio.gather(
             *(
                 knock(
                     ctx,
@@ -415,15 +446,12 @@ class SnmpProbe:
                     (SYS_DESCR, SYS_OBJECT_ID, SYS_NAME),
                     port=self.port,
                     timeout_s=self.timeout_s,
+                    resends=self.retries,
+                    on_answer=_at_position(answered, position),
                 )
-                for auth, hosts in groups.values()
+                for (position, _version, _secret), (auth, hosts) in groups.items()
             )
         )
-        answered: dict[IPv4Address, int] = {}
-        for (position, _version, _secret), hosts in zip(groups, heard, strict=True):
-            for host in hosts:
-                answered[host] = min(position, answered.get(host, position))
-        return answered
 
     async def _agent(
         self,
@@ -431,6 +459,7 @@ class SnmpProbe:
         auths: Sequence[SnmpAuth],
         ctx: ProbeContext,
         engine: SnmpEngine,
+        knock_rtt: float | None = None,
     ) -> _Harvest:
         started = time.monotonic()
         target = f"{host}:{self.port}"
@@ -449,13 +478,18 @@ class SnmpProbe:
                     )
                     for auth in auths
                 ]
+                asked = time.monotonic()
                 answers = await asyncio.gather(
                     *(s.get([SYS_DESCR, SYS_OBJECT_ID, SYS_NAME]) for s in sessions),
                     return_exceptions=True,
                 )
+                # The knock's round trip is the agent's own; this GET's also holds pysnmp's
+                # set-up of a new target (milliseconds of CPU each, shared by all at once).
+                rtt = min(time.monotonic() - asked, knock_rtt or float("inf"))
                 for session, answer in zip(sessions, answers, strict=True):
                     if isinstance(answer, list):
-                        return await _read_agent(session, answer, started, target)
+                        walker = self._walker(session, rtt, ctx, engine)
+                        return await _read_agent(walker, answer, started, target)
                 for answer in answers:
                     if isinstance(answer, ScopeViolation):
                         raise answer
@@ -469,6 +503,23 @@ class SnmpProbe:
         except TimeoutError:
             status, message = ProbeStatus.TIMEOUT, f"agent budget of {HOST_BUDGET_S:.0f} s spent"
         return _Harvest(host, failed_result("snmp", target, status, message, started))
+
+    def _walker(
+        self, session: SnmpSession, rtt: float, ctx: ProbeContext, engine: SnmpEngine
+    ) -> SnmpSession:
+        """The session that walks an agent's tables, its waits fitted to the agent's pace."""
+        wait = min(max(WALK_WAIT_PER_RTT * rtt, WALK_WAIT_FLOOR_S), self.timeout_s)
+        walker = SnmpSession(
+            ctx,
+            engine,
+            session.host,
+            session.auth,
+            timeout_s=wait,
+            retries=self.retries,
+            port=self.port,
+        )
+        walker.requests = session.requests
+        return walker
 
 
 async def _read_agent(

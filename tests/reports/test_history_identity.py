@@ -260,3 +260,10 @@ def test_the_tables_the_code_queries_are_the_head_migration(history_db):
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     engine.dispose()
+
+
+def test_the_written_down_head_is_alembics_head():
+    from reports import migrations
+
+    # Opening a store at HEAD skips Alembic; a new migration must move HEAD with it.
+    assert migrations.head_revision() == migrations.HEAD

@@ -198,3 +198,49 @@ async def test_a_refused_port_is_not_retried_and_does_not_shrink_the_window():
     assert caught.value.status is ProbeStatus.REFUSED
     assert context.retries == 0
     assert context.window.stats.decreases == 0
+
+
+class _NeverConnected:
+    """A writer as asyncio hands it back after an ICMP host-unreachable: no peer, SO_ERROR set."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        self.aborted = False
+        self.transport = self
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def getsockopt(self, level: int, option: int) -> int:
+        assert (level, option) == (socket.SOL_SOCKET, socket.SO_ERROR)
+        return self.code
+
+    def get_extra_info(self, name: str):
+        return {"peername": None, "socket": self}.get(name)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [(113, OSError), (111, ConnectionRefusedError), (0, OSError)],
+)
+def test_a_socket_without_a_peer_raises_its_own_error(code, kind):
+    from scanner.context import ensure_connected
+
+    writer = _NeverConnected(code)
+    with pytest.raises(kind) as raised:
+        ensure_connected(writer)  # type: ignore[arg-type]
+    assert raised.value.errno == (code or 107)  # 107: ENOTCONN when the kernel kept no error
+    assert writer.aborted
+
+
+async def test_a_connect_that_never_connected_is_not_a_live_host(monkeypatch):
+    async def fake_open_connection(*_args, **_kwargs):
+        return None, _NeverConnected(113)
+
+    monkeypatch.setattr(asyncio, "open_connection", fake_open_connection)
+    with pytest.raises(ExchangeError) as raised:
+        await ctx().tcp_connect(LOOPBACK, 80)
+    assert raised.value.status is ProbeStatus.NO_REPLY
+    with pytest.raises(ExchangeError) as raised:
+        await ctx().tcp_exchange(LOOPBACK, 80, b"GET / HTTP/1.0\r\n\r\n")
+    assert raised.value.status is ProbeStatus.NO_REPLY

@@ -13,7 +13,7 @@ import scanner.probes.snmp as snmp_probe
 from scanner.context import ProbeSettings
 from scanner.probes.snmp import SYS_DESCR, SnmpProbe
 from scanner.results import ProbeStatus
-from scanner.snmp_knock import knock, knock_message, reply_request_id
+from scanner.snmp_knock import knock, knock_message, knock_messages, reply_request_id
 from scanner.snmp_session import SnmpAuth
 
 from .loopback import fresh_address, loopback_ctx, udp_server
@@ -56,6 +56,30 @@ def test_a_captured_agent_reply_gives_its_request_id():
     assert reply_request_id(data) == expected
     # A request is not a reply, whatever its id.
     assert reply_request_id(knock_message(SnmpAuth("2c", SecretStr("x")), 9, [SYS_DESCR])) is None
+
+
+@given(
+    community=st.binary(min_size=1, max_size=40),
+    request_id=st.integers(min_value=2**23, max_value=2**31 - 1),
+    version=st.sampled_from(["1", "2c"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_patched_knock_is_byte_for_byte_what_pysnmp_encodes(community, request_id, version):
+    # Communities holding the marker bytes themselves included: the template must not patch
+    # the community instead of the id.
+    auth = SnmpAuth(version, SecretStr(community.decode("latin-1")))
+    assert knock_messages(auth, [SYS_DESCR])(request_id) == knock_message(
+        auth, request_id, [SYS_DESCR]
+    )
+
+
+def test_a_community_holding_the_marker_still_encodes_right():
+    tricky = SecretStr((b"\x02\x04" + (0x5A17C3E1).to_bytes(4, "big")).decode("latin-1"))
+    auth = SnmpAuth("2c", tricky)
+    patched = knock_messages(auth, [SYS_DESCR])(2**24 + 5)
+    assert patched == knock_message(auth, 2**24 + 5, [SYS_DESCR])
+    with pytest.raises(ValueError, match="four-byte"):
+        knock_messages(SnmpAuth("2c", SecretStr("x")), [SYS_DESCR])(7)
 
 
 @given(st.binary(max_size=512))
@@ -102,6 +126,41 @@ async def test_knock_hears_the_agents_that_take_the_community_and_only_them():
     assert wrong == set()
     # Two rounds to the two hosts still silent after the first, one to the one that answered.
     assert ctx.packets_sent == 3 + 2 + 1
+
+
+@pytest.mark.loopback
+async def test_a_resend_inside_the_window_reaches_an_agent_that_lost_the_first():
+    lossy, steady, silent = fresh_address(), fresh_address(), fresh_address()
+    seen: list[bytes] = []
+
+    def drops_the_first(request: bytes) -> list[bytes]:
+        seen.append(request)
+        return [] if len(seen) == 1 else _response_to(request, "hall")
+
+    told: list[tuple[object, object]] = []
+    ctx = loopback_ctx()
+    async with (
+        udp_server(lossy, PORT, drops_the_first),
+        udp_server(steady, PORT, lambda data: _response_to(data, "hall")),
+    ):
+        heard = await knock(
+            ctx,
+            SnmpAuth("2c", SecretStr("hall")),
+            [lossy, steady, silent],
+            [SYS_DESCR],
+            port=PORT,
+            timeout_s=0.4,
+            resends=1,
+            on_answer=lambda host, rtt: told.append((host, rtt)),
+        )
+    assert heard == {lossy, steady}
+    # Each agent told once, the moment it answered, with a round trip well inside the wait.
+    assert sorted(h for h, _ in told) == sorted([lossy, steady])
+    assert all(isinstance(rtt, float) and 0 <= rtt < 0.4 for _, rtt in told)
+    # The same request (same id) asked twice of the lossy host; the steady one asked once.
+    assert len(seen) == 2
+    assert seen[0] == seen[1]
+    assert ctx.packets_sent == 3 + 2
 
 
 @pytest.mark.loopback
