@@ -26,16 +26,16 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from ipaddress import IPv4Address
 from typing import Protocol
 
 from scanner.context import ProbeContext, ProbeSettings, local_addresses
 from scanner.errors import ScopeError
+from scanner.host_jobs import HostJob, HostJobs
 from scanner.limits import DEFAULT_LIMITS, Limits
 from scanner.probes import HostProbe, NetworkProbe, all_probes
 from scanner.probes.base import (
-    Endpoint,
     EndpointProbe,
     failed_result,
     is_endpoint_probe,
@@ -160,21 +160,36 @@ async def sweep(
     # probes (all at once, each on its own socket) wait for their replies; hosts that only
     # discovery found are queued when it ends.
     out: asyncio.Queue[ProbeResult | None] = asyncio.Queue()
-    jobs: asyncio.Queue[tuple[HostProbe, IPv4Address, Endpoint | None] | None] = asyncio.Queue()
+    jobs = HostJobs()
     queued: set[IPv4Address] = set()
     #: What discovery heard about each host: the leads endpoint probes may follow.
     leads: defaultdict[IPv4Address, list[Observation]] = defaultdict(list)
     tried: set[tuple[str, tuple[IPv4Address, int, str, bool]]] = set()
 
-    def queue_endpoints(probe: EndpointProbe, host: IPv4Address) -> int:
-        count = 0
+    def endpoint_jobs(probe: EndpointProbe, host: IPv4Address) -> Iterator[HostJob]:
         for endpoint in probe.endpoints(host, leads.get(host, ())):
             if (probe.info.name, endpoint.key) in tried:
                 continue
             tried.add((probe.info.name, endpoint.key))
-            jobs.put_nowait((probe, endpoint.host, endpoint))
-            count += 1
-        return count
+            yield probe, endpoint.host, endpoint
+
+    def host_jobs(host: IPv4Address) -> Iterator[HostJob]:
+        for probe in host_probes:
+            if (probe.info.name, str(host)) in skip:
+                continue
+            assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
+            if is_endpoint_probe(probe):
+                yield from endpoint_jobs(probe, host)
+            else:
+                yield probe, host, None
+
+    def job_count(host: IPv4Address) -> int:
+        """How many jobs ``host_jobs`` will make for ``host`` (the progress total)."""
+        return sum(
+            sum(1 for _ in probe.endpoints(host, ())) if is_endpoint_probe(probe) else 1
+            for probe in host_probes
+            if (probe.info.name, str(host)) not in skip
+        )
 
     def enqueue(hosts: Collection[IPv4Address]) -> int:
         count = 0
@@ -182,30 +197,23 @@ async def sweep(
             if host in queued:
                 continue
             queued.add(host)
-            for probe in host_probes:
-                if (probe.info.name, str(host)) in skip:
-                    continue
-                assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
-                if is_endpoint_probe(probe):
-                    count += queue_endpoints(probe, host)
-                else:
-                    jobs.put_nowait((probe, host, None))
-                    count += 1
+            count += job_count(host)
+            jobs.add(host_jobs(host))
         return count
 
-    def follow_up(told: Collection[IPv4Address]) -> int:
-        """Queue the endpoints discovery announced for ``told`` hosts whose defaults already ran.
+    def follow_up(told: Collection[IPv4Address]) -> None:
+        """Queue the endpoints discovery announced for ``told`` hosts already queued.
 
-        Only hosts a probe just told something about can have gained an endpoint.
+        Only hosts a probe just told something about can have gained an endpoint; a host whose
+        jobs have not been made yet picks the new endpoints up itself (``tried`` keeps each
+        endpoint to one run).
         """
-        count = 0
         for host in sorted(told):
             if host not in queued:
                 continue
             for probe in host_probes:
                 if is_endpoint_probe(probe) and (probe.info.name, str(host)) not in skip:
-                    count += queue_endpoints(probe, host)
-        return count
+                    jobs.add(endpoint_jobs(probe, host))
 
     total = enqueue(live)
     if progress:
@@ -242,11 +250,12 @@ async def sweep(
         try:
             async with asyncio.timeout(ctx.remaining_s() + 5):
                 await discover_all()
-                for _ in workers:
-                    jobs.put_nowait(None)
+                jobs.close()
                 await asyncio.gather(*workers)
         except TimeoutError:
-            log.warning("sweep budget exhausted; %d jobs not run", jobs.qsize())
+            log.warning(
+                "sweep budget exhausted; %d hosts' jobs not all run", jobs.pending_batches()
+            )
         finally:
             for task in workers:
                 task.cancel()

@@ -37,15 +37,16 @@ from scanner.cli.common import (
 )
 from scanner.cli.deferred import BACKGROUND_ABOVE_DEVICES, HeavyReports
 from scanner.cli.outputs import finish
+from scanner.cli.sweep_record import SweepRecord
 from scanner.context import ProbeSettings
 from scanner.credentials import CredentialError, load_credentials
 from scanner.errors import LabError, NetworkSafetyError, ScopeError, TargetSpecError
 from scanner.limits import Limits
 from scanner.netns import enter_netns
-from scanner.results import ProbeResult, ProbeStatus, tally_statuses, utc_now
+from scanner.results import ProbeResult, ProbeStatus, utc_now
 from scanner.routes import check_lab_routes
 from scanner.scope import Scope
-from scanner.sweeper import result_key, select_probes, sweep
+from scanner.sweeper import select_probes, sweep
 
 #: Environment variables for ONVIF credentials (so they never appear on a command line).
 ENV_ONVIF_USER = "NDAA_SCAN_ONVIF_USERNAME"
@@ -309,13 +310,11 @@ def sweep_command(
     out.mkdir(parents=True, exist_ok=True)
     started = utc_now()
     results_path = out / "results.jsonl"
-    results: list[ProbeResult] = _previous_results(results_path) if resume else []
-    done = {result_key(r) for r in results}
-    known_live = {
-        IPv4Address(r.target.split(":")[0])
-        for r in results
-        if r.status is ProbeStatus.SUCCESS and r.target != "*"
-    }
+    record = SweepRecord()
+    for previous in _previous_results(results_path) if resume else ():
+        record.add(previous, remember_keys=True)
+    done = record.keys
+    known_live = {IPv4Address(host) for host in record.live_targets}
     show = not quiet and not json_output
 
     async def run(sink: _RichProgress | None) -> None:
@@ -332,7 +331,7 @@ def sweep_command(
                 done=done,
                 known_live=known_live,
             ):
-                results.append(result)
+                record.add(result)
                 # One line per result as it arrives: an interrupted sweep keeps what it found.
                 stream.write(result.model_dump_json() + "\n")
                 stream.flush()
@@ -352,15 +351,13 @@ def sweep_command(
     except ScopeError as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
 
-    status_counts = tally_statuses(results)
-    reach = liveness_facts(results)
-    observations = [obs for result in results for obs in result.observations]
+    status_counts = record.status_counts
+    reach = liveness_facts(record.liveness)
+    observations = record.observations
     logins = login_notes(observations)
     channel_counts = remote_channel_counts(observations)
-    # The raw results (device bodies, discovery replies) are the sweep's largest objects. Drop
-    # each stage's input once the next stage has it: the report renderers (the PDF layout above
-    # all) then reuse that memory instead of raising the peak.
-    results.clear()
+    # Identification takes the observations; nothing else holds them once it has.
+    record.observations = []
     identities = identify(observations, db)
     del observations
     recorder_notes = behind_recorder_limitations(
