@@ -166,20 +166,22 @@ async def sweep(
     leads: defaultdict[IPv4Address, list[Observation]] = defaultdict(list)
     tried: set[tuple[str, tuple[IPv4Address, int, str, bool]]] = set()
 
-    def endpoint_jobs(probe: EndpointProbe, host: IPv4Address) -> Iterator[HostJob]:
-        for endpoint in probe.endpoints(host, leads.get(host, ())):
+    def endpoint_jobs(
+        probe: EndpointProbe, host: IPv4Address, heard: Sequence[Observation]
+    ) -> Iterator[HostJob]:
+        for endpoint in probe.endpoints(host, heard):
             if (probe.info.name, endpoint.key) in tried:
                 continue
             tried.add((probe.info.name, endpoint.key))
             yield probe, endpoint.host, endpoint
 
-    def host_jobs(host: IPv4Address) -> Iterator[HostJob]:
+    def host_jobs(host: IPv4Address, heard: Sequence[Observation]) -> Iterator[HostJob]:
         for probe in host_probes:
             if (probe.info.name, str(host)) in skip:
                 continue
             assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
             if is_endpoint_probe(probe):
-                yield from endpoint_jobs(probe, host)
+                yield from endpoint_jobs(probe, host, heard)
             else:
                 yield probe, host, None
 
@@ -198,7 +200,9 @@ async def sweep(
                 continue
             queued.add(host)
             count += job_count(host)
-            jobs.add(host_jobs(host))
+            # The leads as they stand when the host is queued, not when a worker reaches it:
+            # which endpoints a host is asked must not depend on how far the queue had got.
+            jobs.add(host_jobs(host, tuple(leads.get(host, ()))))
         return count
 
     def follow_up(told: Collection[IPv4Address]) -> None:
@@ -213,7 +217,7 @@ async def sweep(
                 continue
             for probe in host_probes:
                 if is_endpoint_probe(probe) and (probe.info.name, str(host)) not in skip:
-                    jobs.add(endpoint_jobs(probe, host))
+                    jobs.add(endpoint_jobs(probe, host, tuple(leads.get(host, ()))))
 
     total = enqueue(live)
     if progress:
