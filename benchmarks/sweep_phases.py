@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from fingerprints import identify, load_database  # noqa: E402
 from reports import ScanInfo, build_inventory  # noqa: E402
 from reports.exporters import ExportFormat, export  # noqa: E402
+from scanner import event_loop  # noqa: E402
 from scanner.context import ExchangeError, ProbeContext  # noqa: E402
 from scanner.limits import Limits  # noqa: E402
 from scanner.netns import enter_netns  # noqa: E402
@@ -97,7 +98,7 @@ async def _sweep(scope: Scope, limits: Limits, clock: PhaseClock) -> list[ProbeR
 def measure(targets: list[str], limits: Limits) -> dict[str, object]:
     scope = Scope.from_specs(targets)
     clock = PhaseClock()
-    results = asyncio.run(_sweep(scope, limits, clock))
+    results = event_loop.run(_sweep(scope, limits, clock))
     network_s = time.monotonic() - clock.started
     live = sorted(
         {
@@ -131,7 +132,7 @@ def measure(targets: list[str], limits: Limits) -> dict[str, object]:
         started = time.monotonic()
         export(inventory, fmt, io.BytesIO())
         timings[f"export {fmt.value}"] = time.monotonic() - started
-    rtts = asyncio.run(_rtts(live, scope))
+    rtts = event_loop.run(_rtts(live, scope))
     rtt_max = max(rtts, default=0.0)
     rtt_median = statistics.median(rtts) if rtts else 0.0
     targets_n = sum(1 for _ in scope.hosts())

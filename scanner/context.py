@@ -253,7 +253,10 @@ def ensure_connected(writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     writer.transport.abort()
-    code = code or errno.ENOTCONN
+    if code == 0:
+        # No error pending and no peer: the handshake completed and the peer reset at once
+        # (uvloop reads the peer name after the reset). A listener that turned us away.
+        raise ConnectionResetError(errno.ECONNRESET, "reset right after the handshake")
     raise OSError(code, os.strerror(code))
 
 

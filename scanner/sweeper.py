@@ -114,7 +114,8 @@ async def sweep(
         key=_liveness_order,
     )
     discovery = [p for p in chosen if p.info.kind == "network" and p.info.after_liveness]
-    host_probes = [p for p in chosen if p.info.kind == "host"]
+    # Checked once here: a runtime Protocol check per job costs more than the job planning.
+    host_probes = [p for p in chosen if p.info.kind == "host" and isinstance(p, HostProbe)]
     ctx = ProbeContext(scope, limits, settings=settings)
     # One-off CPU work of the later probes runs while liveness waits on the network.
     preparing = asyncio.create_task(asyncio.to_thread(prepare_probes, [*discovery, *host_probes]))
@@ -179,7 +180,6 @@ async def sweep(
         for probe in host_probes:
             if (probe.info.name, str(host)) in skip:
                 continue
-            assert isinstance(probe, HostProbe)  # noqa: S101 - kind says so
             if is_endpoint_probe(probe):
                 yield from endpoint_jobs(probe, host, heard)
             else:

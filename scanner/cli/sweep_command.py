@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tomllib
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from reports import (
     liveness_facts,
     scan_limitations,
 )
-from scanner import __version__
+from scanner import __version__, event_loop
 from scanner.cli.behind_recorder import login_notes, remote_channel_counts, unlisted_recorders
 from scanner.cli.common import (
     EXIT_UNABLE,
@@ -345,9 +344,9 @@ def sweep_command(
                 TimeElapsedColumn(),
             )
             with Progress(*columns, console=stderr, transient=True) as progress:
-                asyncio.run(run(_RichProgress(progress)))
+                event_loop.run(run(_RichProgress(progress)))
         else:
-            asyncio.run(run(None))
+            event_loop.run(run(None))
     except ScopeError as exc:
         raise CliError(f"refusing to scan: {exc}", EXIT_USAGE) from exc
 

@@ -43,6 +43,8 @@ MAX_TCP_TARGETS: Final = 1024
 SUMMARY_PREFIX: Final = 24
 #: Echo replies arrive in milliseconds on a LAN; 1.5 s after the last request covers WAN links.
 ICMP_WAIT_S: Final = 1.5
+#: A full raw-socket send buffer drains in microseconds; after this many 1 ms waits, skip.
+ECHO_SEND_TRIES: Final = 50
 _ICMP_ECHO_REQUEST: Final = 8
 _ICMP_ECHO_REPLY: Final = 0
 
@@ -79,6 +81,22 @@ def parse_echo_reply(packet: bytes) -> tuple[IPv4Address, int, int]:
     return IPv4Address(packet[12:16]), ident, seq
 
 
+async def _send_echo(sock: socket.socket, packet: bytes, addr: IPv4Address) -> bool:
+    """Send one echo request; a full send buffer is waited out briefly (bounded), not fatal."""
+    for _ in range(ECHO_SEND_TRIES):
+        try:
+            sock.sendto(packet, (str(addr), 0))
+        except (BlockingIOError, InterruptedError):
+            await asyncio.sleep(0.001)
+            continue
+        except OSError as exc:
+            log.debug("echo to %s failed: %s", addr, exc)
+            return False
+        return True
+    log.debug("echo to %s dropped: send buffer stayed full", addr)
+    return False
+
+
 async def _icmp_sweep(targets: Sequence[IPv4Address], ctx: ProbeContext) -> set[IPv4Address]:
     """Echo every target from one raw socket; return who answered. Raises PermissionError."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -87,37 +105,43 @@ async def _icmp_sweep(targets: Sequence[IPv4Address], ctx: ProbeContext) -> set[
     ident = (os.getpid() ^ id(ctx)) & 0xFFFF
     alive: set[IPv4Address] = set()
     loop = asyncio.get_running_loop()
+    everyone_answered = asyncio.Event()
 
-    async def receive() -> None:
-        while len(alive) < len(wanted):
-            packet = await loop.sock_recv(sock, 2048)
+    # Readiness callbacks, not sock_recv/sock_sendto: uvloop implements neither for raw sockets.
+    def drain_replies() -> None:
+        for _ in range(256):  # bounded per wake-up: the loop's other work goes on
+            try:
+                packet = sock.recv(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("echo socket read failed: %s", exc)
+                return
             try:
                 source, reply_ident, _seq = parse_echo_reply(packet)
             except ProbeParseError:
                 continue
             if reply_ident == ident and source in wanted and ctx.scope.contains(source):
                 alive.add(source)
+                if len(alive) >= len(wanted):
+                    everyone_answered.set()
 
-    receiver = asyncio.create_task(receive())
+    loop.add_reader(sock.fileno(), drain_replies)
     try:
         for seq, addr in enumerate(targets):
             ctx.check(addr)
-            if receiver.done():
+            if everyone_answered.is_set():
                 break
             await ctx.rate.acquire()
-            try:
-                await loop.sock_sendto(sock, build_echo(ident, seq & 0xFFFF), (str(addr), 0))
-            except OSError as exc:
-                log.debug("echo to %s failed: %s", addr, exc)
-                continue
-            ctx.packets_sent += 1
+            if await _send_echo(sock, build_echo(ident, seq & 0xFFFF), addr):
+                ctx.packets_sent += 1
         try:
             async with asyncio.timeout(min(ICMP_WAIT_S, max(ctx.remaining_s(), 0.01))):
-                await asyncio.shield(receiver)
+                await everyone_answered.wait()
         except TimeoutError:
             pass  # the end of the collection window
     finally:
-        receiver.cancel()
+        loop.remove_reader(sock.fileno())
         sock.close()
     return alive
 

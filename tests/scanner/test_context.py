@@ -221,7 +221,7 @@ class _NeverConnected:
 
 @pytest.mark.parametrize(
     ("code", "kind"),
-    [(113, OSError), (111, ConnectionRefusedError), (0, OSError)],
+    [(113, OSError), (111, ConnectionRefusedError), (0, ConnectionResetError)],
 )
 def test_a_socket_without_a_peer_raises_its_own_error(code, kind):
     from scanner.context import ensure_connected
@@ -229,7 +229,7 @@ def test_a_socket_without_a_peer_raises_its_own_error(code, kind):
     writer = _NeverConnected(code)
     with pytest.raises(kind) as raised:
         ensure_connected(writer)  # type: ignore[arg-type]
-    assert raised.value.errno == (code or 107)  # 107: ENOTCONN when the kernel kept no error
+    assert raised.value.errno == (code or 104)  # no error kept: connected, then reset at once
     assert writer.aborted
 
 

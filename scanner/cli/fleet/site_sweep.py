@@ -9,7 +9,6 @@ flight, which the next attempt sweeps again, and nothing is stored twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from ipaddress import IPv4Address
@@ -26,7 +25,7 @@ from reports import (
 )
 from reports.history import resolve_url
 from reports.scan_jobs import JobRow, JobState, JobStore
-from scanner import __version__
+from scanner import __version__, event_loop
 from scanner.cli.common import CliError, load_db
 from scanner.cli.sweep_command import _load_settings
 from scanner.errors import NetworkSafetyError, ScopeError
@@ -110,7 +109,7 @@ def _sweep_rest(site: SiteConfig, jobs: JobStore, job: JobRow) -> int:
             batches.add(result)
         batches.flush()
 
-    asyncio.run(run())
+    event_loop.run(run())
     log.info(
         "job %s: %d results stored (%d from earlier attempts)", job.id, batches.stored, len(stored)
     )
