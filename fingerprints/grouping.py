@@ -63,7 +63,7 @@ def device_node(obs: Observation) -> str:
     """
     if obs.behind is not None and obs.channel is not None:
         return f"channel:{obs.behind}#{obs.channel}"
-    return f"host:{obs.host}"
+    return f"host:{obs.host_text}"
 
 
 @lru_cache(maxsize=1 << 17)
@@ -106,21 +106,29 @@ def uuid_mac(value: str) -> str | None:
 def link_macs(obs: Observation) -> list[str]:
     """MACs the network showed for the address (the ARP answer, a reply's frame source)."""
     found = [obs.mac] if obs.mac else []
-    if obs.key == "mac.mac" and (mac := _mac(obs.value)):
+    if (
+        obs.protocol == "mac"
+        and obs.field == "mac"
+        and (mac := _mac(obs.value))
+        and mac not in found
+    ):
         found.append(mac)
-    return list(dict.fromkeys(found))
+    return found
 
 
 def payload_macs(obs: Observation, evidence: Sequence[Evidence]) -> list[str]:
     """MACs the device reports about itself inside a vendor payload."""
     found: list[str] = []
-    if obs.key in _PAYLOAD_MAC_KEYS and (mac := _mac(obs.value)):
-        found.append(mac)
-    if obs.key == "wsdiscovery.endpoint_uuid" and (mac := uuid_mac(obs.value)):
+    key = obs.key
+    if key in _PAYLOAD_MAC_KEYS:
+        mac = _mac(obs.value)
+    else:
+        mac = uuid_mac(obs.value) if key == "wsdiscovery.endpoint_uuid" else None
+    if mac:
         found.append(mac)
     captured = (_mac(item.captures["mac"]) for item in evidence if "mac" in item.captures)
     found.extend(mac for mac in captured if mac)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)) if len(found) > 1 else found
 
 
 def serials_of(evidence: Sequence[Evidence]) -> list[str]:
@@ -139,7 +147,7 @@ def shared_link_macs(observations: Sequence[Observation]) -> frozenset[str]:
     addresses: dict[str, set[str]] = defaultdict(set)
     for obs in observations:
         for mac in link_macs(obs):
-            addresses[mac].add(str(obs.host))
+            addresses[mac].add(obs.host_text)
     return frozenset(mac for mac, hosts in addresses.items() if len(hosts) > 1)
 
 
@@ -181,14 +189,18 @@ class _Nodes:
 
 
 def group_devices(
-    observations: Sequence[Observation], evidence: Sequence[Sequence[Evidence]]
+    observations: Sequence[Observation],
+    evidence: Sequence[Sequence[Evidence]],
+    shared: frozenset[str] | None = None,
 ) -> list[DeviceGroup]:
     """Group observation indices into devices (see the module docstring for the rules).
 
     Linear in the observations: each observation's node is computed once, and the refused joins
-    are indexed by node so every device looks up only its own.
+    are indexed by node so every device looks up only its own. ``shared`` is the caller's
+    :func:`shared_link_macs` of the same observations, when it already has them.
     """
-    shared = shared_link_macs(observations)
+    if shared is None:
+        shared = shared_link_macs(observations)
     node_of = [device_node(obs) for obs in observations]
     own_macs: dict[str, set[str]] = defaultdict(set)
     gateways: dict[str, set[str]] = defaultdict(set)

@@ -36,7 +36,7 @@ SHAPE_SOURCES_TO_DECIDE: Final = 2
 def observation_origin(obs: Observation) -> str:
     """The source an observation came from: one probe's reply from one address and port."""
     port = "" if obs.port is None else f":{obs.port}"
-    return f"{obs.protocol}@{obs.host}{port}"
+    return f"{obs.protocol}@{obs.host_text}{port}"
 
 
 def noisy_or(certainties: Iterable[float]) -> float:

@@ -396,7 +396,7 @@ def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[Dev
     items = list(observations)
     matched = [_match(obs, db) for obs in items]
     shared = shared_link_macs(items)
-    groups = group_devices(items, matched)
+    groups = group_devices(items, matched, shared)
     keys = _device_keys(items, [group.indices for group in groups])
     devices: list[DeviceIdentity] = []
     for group, (key, behind, channel) in zip(groups, keys, strict=True):
@@ -421,7 +421,7 @@ def identify(observations: Iterable[Observation], db: FingerprintDB) -> list[Dev
 def _device_address(obs: Observation) -> str | None:
     """The address an observation shows the device at: a channel camera's internal one."""
     if obs.behind is None:
-        return str(obs.host)
+        return obs.host_text
     if obs.key == "channel.address":
         try:
             return str(ipaddress.ip_address(obs.value.strip()))
@@ -484,17 +484,17 @@ def _device_keys(
     by_node: dict[str, str] = {}
     plain: list[str | None] = []
     for group in groups:
-        hosts = [str(items[i].host) for i in group if items[i].behind is None]
+        hosts = [items[i].host_text for i in group if items[i].behind is None]
         key = min(hosts, key=address_order) if hosts else None
         plain.append(key)
         for i in group:
             if items[i].behind is None and key is not None:
-                by_node[str(items[i].host)] = key
+                by_node[items[i].host_text] = key
     keys: list[tuple[str, str | None, int | None]] = []
     for group, key in zip(groups, plain, strict=True):
         listed = [items[i] for i in group if items[i].behind is not None]
         if not listed:
-            keys.append((key or str(items[group[0]].host), None, None))
+            keys.append((key or items[group[0]].host_text, None, None))
             continue
         # A camera both listed by a recorder and seen on the LAN keeps its address as its key.
         first = min(listed, key=lambda o: (address_order(o.behind or ""), o.channel or 0))

@@ -94,16 +94,25 @@ def _clean_evidence(value: object) -> object:
         out = []
         for item in value:
             ev = item if isinstance(item, Evidence) else Evidence.model_validate(item)
-            out.append(
-                ev.model_copy(
-                    update={
-                        "matched": clean_text(ev.matched, 300),
-                        "source": clean_text(ev.source, 1024),
-                        "description": clean_text(ev.description, 1024),
-                        "captures": {k: clean_text(v) for k, v in ev.captures.items()},
-                    }
-                )
-            )
+            matched = clean_text(ev.matched, 300)
+            source = clean_text(ev.source, 1024)
+            description = clean_text(ev.description, 1024)
+            captures = {k: clean_text(v) for k, v in ev.captures.items()}
+            if (matched, source, description, captures) == (
+                ev.matched,
+                ev.source,
+                ev.description,
+                ev.captures,
+            ):
+                out.append(ev)  # already clean: most evidence is; a copy would cost as much
+                continue
+            update = {
+                "matched": matched,
+                "source": source,
+                "description": description,
+                "captures": captures,
+            }
+            out.append(ev.model_copy(update=update))
         return tuple(out)
     return value
 
@@ -244,7 +253,10 @@ class InventoryRecord(BaseModel):
     def from_identity(cls, identity: DeviceIdentity) -> InventoryRecord:
         """Copy an identification verdict into an inventory row."""
         # Only the fields both models share: fingerprints may add fields to DeviceIdentity.
-        data = identity.model_dump(include=set(cls.model_fields) & set(type(identity).model_fields))
+        # The values themselves, not a dump: the nested models (evidence above all) are
+        # taken as they are instead of rebuilt from dicts, which was most of the cost.
+        shared = cls.model_fields.keys() & type(identity).model_fields.keys()
+        data = {name: getattr(identity, name) for name in shared}
         data["covered"] = identity.coverage.status
         record = cls.model_validate(data)
         return record.model_copy(update={"priority": priority_for(record)})

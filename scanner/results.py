@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Annotated, Final
 
@@ -231,6 +232,13 @@ FAILURE_STATUSES: Final = frozenset(
 )
 
 
+# Identification formats the same few thousand addresses a hundred times each; the stdlib
+# builds the dotted quad afresh every time.
+@lru_cache(maxsize=1 << 17)
+def _address_text(address: IPv4Address) -> str:
+    return str(address)
+
+
 class Observation(BaseModel):
     """One fact a probe saw on the wire, decoded and length-capped."""
 
@@ -258,6 +266,11 @@ class Observation(BaseModel):
     def key(self) -> str:
         """The dotted field key rules match on, e.g. ``http.server_header``."""
         return f"{self.protocol}.{self.field}"
+
+    @property
+    def host_text(self) -> str:
+        """``host`` as text, e.g. for a device key or an evidence origin."""
+        return _address_text(self.host)
 
     @field_validator("mac")
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 import jinja2
@@ -177,6 +177,8 @@ def policy_names(inventory: Inventory) -> str:
 _URL: Final = re.compile(r"https://[^\s<>\"']+")
 
 
+# The same few hundred rule sources recur on every device of a large inventory.
+@lru_cache(maxsize=4096)
 def source_links(source: str, limit: int = 140) -> markupsafe.Markup:
     """An evidence source as the reader opens it: each citation, its URL as a link.
 
