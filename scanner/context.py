@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -237,26 +238,52 @@ def message_complete(data: bytes) -> bool:
     return status.startswith(b"RTSP/")
 
 
+#: ``struct tcp_info`` (linux/tcp.h): ``tcpi_segs_in`` sits at byte 140 (Linux 4.2 and later).
+_TCP_INFO_LEN: Final = 144
+_TCPI_SEGS_IN_OFFSET: Final = 140
+
+
+def _segments_received(sock: object) -> int | None:
+    """TCP segments the peer sent on this socket (``tcpi_segs_in``), or None if unreadable."""
+    getsockopt = getattr(sock, "getsockopt", None)
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    if getsockopt is None or tcp_info is None:
+        return None
+    try:
+        info = getsockopt(socket.IPPROTO_TCP, tcp_info, _TCP_INFO_LEN)
+    except (OSError, TypeError):
+        return None
+    if not isinstance(info, bytes) or len(info) < _TCP_INFO_LEN:
+        return None
+    segments: int = struct.unpack_from("I", info, _TCPI_SEGS_IN_OFFSET)[0]
+    return segments
+
+
 def ensure_connected(writer: asyncio.StreamWriter) -> None:
-    """Raise the connect's real error when asyncio handed back a socket that never connected.
+    """Raise the connect's real error when the loop handed back a socket that never connected.
 
     Seen in the lab (about one sweep in five of a routed /24): a router's ICMP host-unreachable
-    for a SYN to an absent address can leave asyncio's connect callback reading SO_ERROR as 0
-    while the socket is already closed (TCP state CLOSE, SO_ERROR still EHOSTUNREACH, no peer
-    name). Trusted, that is a phantom live host with an "open" port, so the peer name decides.
+    for a SYN to an absent address can leave the connect callback reading SO_ERROR as 0 while
+    the socket is already closed (TCP state CLOSE, no peer name). Trusted, that is a phantom
+    live host with an "open" port. A socket without a peer name is also what a listener that
+    accepts and resets at once leaves behind (uvloop reads the peer name lazily, after the
+    reset). The kernel's count of segments received tells the two apart: a completed
+    handshake received at least the SYN-ACK, an ICMP error is not a TCP segment.
     """
     if writer.get_extra_info("peername") is not None:
         return
     sock = writer.get_extra_info("socket")
     code = 0
+    segments: int | None = None
     if sock is not None:
         with contextlib.suppress(OSError):
             code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        segments = _segments_received(sock)
     writer.transport.abort()
-    if code == 0:
-        # No error pending and no peer: the handshake completed and the peer reset at once
-        # (uvloop reads the peer name after the reset). A listener that turned us away.
+    if code == 0 and segments:
         raise ConnectionResetError(errno.ECONNRESET, "reset right after the handshake")
+    # Nothing came back from the peer (or the kernel would not say): never connected.
+    code = code or errno.ENOTCONN
     raise OSError(code, os.strerror(code))
 
 
@@ -414,7 +441,7 @@ class ProbeContext:
             except OSError as exc:
                 status = (
                     ProbeStatus.NO_REPLY
-                    if exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH}
+                    if exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENOTCONN}
                     else ProbeStatus.ERROR
                 )
                 outcome = Outcome.NEUTRAL

@@ -3,6 +3,7 @@
 import asyncio
 import socket
 import struct
+import threading
 from contextlib import asynccontextmanager
 from ipaddress import IPv4Address
 
@@ -201,17 +202,23 @@ async def test_a_refused_port_is_not_retried_and_does_not_shrink_the_window():
 
 
 class _NeverConnected:
-    """A writer as asyncio hands it back after an ICMP host-unreachable: no peer, SO_ERROR set."""
+    """A writer as the loop hands it back with no peer name: SO_ERROR and segments as given."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, segments_in: int = 0) -> None:
         self.code = code
+        self.segments_in = segments_in
         self.aborted = False
         self.transport = self
 
     def abort(self) -> None:
         self.aborted = True
 
-    def getsockopt(self, level: int, option: int) -> int:
+    def getsockopt(self, level: int, option: int, buflen: int = 0) -> int | bytes:
+        if (level, option) == (socket.IPPROTO_TCP, socket.TCP_INFO):
+            info = bytearray(buflen)
+            info[0] = 7  # TCP_CLOSE
+            struct.pack_into("I", info, 140, self.segments_in)
+            return bytes(info)
         assert (level, option) == (socket.SOL_SOCKET, socket.SO_ERROR)
         return self.code
 
@@ -220,17 +227,91 @@ class _NeverConnected:
 
 
 @pytest.mark.parametrize(
-    ("code", "kind"),
-    [(113, OSError), (111, ConnectionRefusedError), (0, ConnectionResetError)],
+    ("code", "segments_in", "kind", "errno_"),
+    [
+        (113, 0, OSError, 113),  # the ICMP host-unreachable still pending
+        (111, 0, ConnectionRefusedError, 111),
+        (0, 0, OSError, 107),  # error already consumed, nothing ever came back: ENOTCONN
+        (0, 2, ConnectionResetError, 104),  # SYN-ACK then RST: a listener that turned us away
+    ],
 )
-def test_a_socket_without_a_peer_raises_its_own_error(code, kind):
+def test_a_socket_without_a_peer_raises_its_own_error(code, segments_in, kind, errno_):
     from scanner.context import ensure_connected
 
-    writer = _NeverConnected(code)
+    writer = _NeverConnected(code, segments_in)
     with pytest.raises(kind) as raised:
         ensure_connected(writer)  # type: ignore[arg-type]
-    assert raised.value.errno == (code or 104)  # no error kept: connected, then reset at once
+    assert type(raised.value) is kind
+    assert raised.value.errno == errno_
     assert writer.aborted
+
+
+def _resetting_listener() -> tuple[socket.socket, threading.Thread]:
+    """A loopback listener that accepts and resets at once (SO_LINGER 0), until closed."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.loopback
+def test_an_accept_then_reset_is_a_host_that_is_there_on_uvloop():
+    # uvloop hands back some of these connections with no peer name and SO_ERROR 0; the
+    # segments the kernel counted say the handshake happened: the host is there.
+    import uvloop
+
+    listener, thread = _resetting_listener()
+    port = listener.getsockname()[1]
+
+    async def knock() -> list[ProbeStatus]:
+        context = ctx()
+        statuses = []
+        for _ in range(30):
+            try:
+                await context.tcp_connect(LOOPBACK, port)
+            except ExchangeError as exc:
+                statuses.append(exc.status)
+            else:
+                statuses.append(ProbeStatus.SUCCESS)
+        return statuses
+
+    try:
+        statuses = uvloop.run(knock())
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close alone does not
+        listener.close()
+        thread.join(timeout=5)
+    assert ProbeStatus.NO_REPLY not in statuses
+    assert ProbeStatus.CLOSED in statuses
+
+
+@pytest.mark.loopback
+def test_a_connected_socket_counts_the_segments_it_received():
+    from scanner.context import _segments_received
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname(), timeout=5)
+    try:
+        segments = _segments_received(client)
+        assert segments is not None
+        assert segments >= 1  # the SYN-ACK at least
+    finally:
+        client.close()
+        listener.close()
 
 
 async def test_a_connect_that_never_connected_is_not_a_live_host(monkeypatch):
