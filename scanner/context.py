@@ -19,7 +19,8 @@ import ssl
 import struct
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Final
@@ -45,8 +46,10 @@ __all__ = [
     "Segment",
     "TcpReply",
     "ensure_connected",
+    "knock_concurrency",
     "local_addresses",
     "message_complete",
+    "unicast_only",
 ]
 
 log = logging.getLogger(__name__)
@@ -287,6 +290,34 @@ def ensure_connected(writer: asyncio.StreamWriter) -> None:
     raise OSError(code, os.strerror(code))
 
 
+#: Knocks open at once per ``--concurrency`` slot, and at most: a knock holds one socket, and
+#: 768 leaves room for the probes' sockets inside the usual open-file limit of 1,024.
+KNOCKS_PER_SLOT: Final = 8
+MAX_KNOCKS: Final = 768
+
+
+def knock_concurrency(limits: Limits) -> int:
+    """How many liveness knocks may wait at once (a sparse routed /24 is mostly waiting)."""
+    return max(limits.concurrency, min(limits.concurrency * KNOCKS_PER_SLOT, MAX_KNOCKS))
+
+
+_UNICAST_ONLY: ContextVar[bool] = ContextVar("unicast_only", default=False)
+
+
+@contextlib.contextmanager
+def unicast_only() -> Iterator[None]:
+    """Discovery inside this block (and the tasks it starts) sends no multicast or broadcast.
+
+    A sweep's later discovery rounds ask the hosts liveness found after the first round had
+    already reached the whole segment: asking the segment again would only repeat its answers.
+    """
+    token = _UNICAST_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _UNICAST_ONLY.reset(token)
+
+
 class RateLimiter:
     """Token bucket shared by every send of a sweep (``--rate`` packets per second)."""
 
@@ -325,6 +356,10 @@ class ProbeContext:
         self._deadline = clock() + limits.sweep_budget_s
         #: Open connections at once: ``--concurrency`` is the ceiling, load moves it below.
         self.window = AdaptiveWindow(limits.concurrency)
+        #: Liveness knocks open at once. A knock carries no payload and loads no device (most
+        #: go to addresses nobody holds, and wait out a router's ARP failure), so it does not
+        #: take a slot from the probes' window; the packet rate still paces every SYN.
+        self.knocks = asyncio.Semaphore(knock_concurrency(limits))
         #: Exchanges that timed out before any byte and were tried again.
         self.retries = 0
         self.rate = RateLimiter(limits.rate_pps, clock=clock)
@@ -337,8 +372,16 @@ class ProbeContext:
         #: The scanner's own addresses (filled by the sweeper): a router's ARP table or a
         #: switch's forwarding table names the scanner too, and it is not a device on the site.
         self.own_addresses: frozenset[IPv4Address] = frozenset()
+        #: Hears of each host a liveness probe finds, the moment it is found (set by the
+        #: sweeper, which starts work on that host while the rest of liveness goes on).
+        self.on_live: Callable[[IPv4Address], None] | None = None
         self._segment: Segment | bool | None = False  # False: not looked up yet
         self._segment_lock = asyncio.Lock()
+
+    def found_live(self, host: IPv4Address) -> None:
+        """A liveness probe found ``host`` (may be said more than once)."""
+        if self.on_live is not None:
+            self.on_live(host)
 
     def remaining_s(self) -> float:
         """Seconds left in the sweep's global budget (never negative)."""
@@ -484,8 +527,7 @@ class ProbeContext:
         """Open and close a connection (liveness); raise :class:`ExchangeError` if it fails."""
         addr = self.check(host)
         # A knock on an address nobody holds times out by design: it says nothing about load.
-        await self.window.acquire()
-        try:
+        async with self.knocks:
             await self.rate.acquire()
             self.packets_sent += 1
             try:
@@ -503,8 +545,6 @@ class ProbeContext:
                     ProbeStatus.NO_REPLY, f"connect to {port}: {exc.strerror}"
                 ) from exc
             writer.transport.abort()  # a reset, not a FIN: nothing to say, nothing to wait for
-        finally:
-            await self.window.release(Outcome.NEUTRAL)
 
     async def _converse(
         self,
@@ -563,10 +603,14 @@ class ProbeContext:
     async def segment(self) -> Segment | None:
         """Return the scanner's segment if multicast/broadcast onto it stays inside the scope.
 
+        Inside :func:`unicast_only` there is none: that round's hosts are asked one by one.
+
         The segment is the connected network of the interface that routes to the scope. It
         qualifies only when the scope covers every address of it with nothing excluded, because
         a multicast or broadcast probe reaches every host on the wire.
         """
+        if _UNICAST_ONLY.get():
+            return None
         async with self._segment_lock:
             if self._segment is False:
                 self._segment = await asyncio.to_thread(_find_segment, self.scope)

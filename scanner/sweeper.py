@@ -2,14 +2,21 @@
 
 Phases, each bounded by the global budget:
 
-1. **Liveness** network probes over every target: ARP on the scanner's own segment, then ICMP
-   echo and a bounded TCP connect sweep for the targets ARP could not ask (routed subnets).
+1. **Liveness** network probes over every target: ARP on the scanner's own segment first (a
+   fraction of a second), then ICMP echo and a bounded TCP connect sweep for the targets ARP
+   could not ask (routed subnets).
 2. **Discovery** network probes (WS-Discovery, SADP, DHIP, SNMP): multicast onto a segment the
    scope covers in full, plus unicast to every live host; whoever answers is live too.
 3. **Host** probes (HTTP, TLS, RTSP, ONVIF, nmap) against every live host. Endpoint probes
    (HTTP, TLS, ONVIF) run once per endpoint: their default ports, then the follow-ups the
    discovery replies announced (WS-Discovery XAddrs, SADP/DHIP HttpPort), which reach the
    sweeper as ordinary observations and are handed back to the probe that understands them.
+
+After ARP the phases overlap rather than wait for each other. The routed liveness sweep is
+mostly waiting (an address nobody holds costs a connect timeout or a router's ARP failure), so
+discovery and host probes start on the hosts ARP found while it runs; each host it finds is
+queued the moment it answers, and each discovery probe asks such hosts in its own later,
+unicast-only rounds (:func:`scanner.context.unicast_only`), at its own pace.
 
 Every (probe, host) pair a sweep asks gets a result line: a discovery probe's unicast target
 that stays silent is recorded as ``no_reply`` at ``host:port``.
@@ -28,9 +35,9 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from ipaddress import IPv4Address
-from typing import Protocol
+from typing import Final, Protocol
 
-from scanner.context import ProbeContext, ProbeSettings, local_addresses
+from scanner.context import ProbeContext, ProbeSettings, local_addresses, unicast_only
 from scanner.errors import ScopeError
 from scanner.host_jobs import HostJob, HostJobs
 from scanner.limits import DEFAULT_LIMITS, Limits
@@ -88,6 +95,11 @@ def select_probes(
     return [registry[name] for name in dict.fromkeys([*names, *include_optional])]
 
 
+#: A later discovery round waits this long after the first find it will ask, so that hosts
+#: answering one echo burst are asked in one round rather than one round each.
+ROUND_GATHER_S: Final = 0.05
+
+
 def _liveness_order(probe: NetworkProbe | HostProbe) -> int:
     # ARP first: what it covers, liveness need not ask again.
     return 0 if probe.info.transport == "l2" else 1
@@ -129,27 +141,37 @@ async def sweep(
     def fresh(result: ProbeResult) -> bool:
         return result_key(result) not in skip
 
-    def note_live(result: ProbeResult) -> None:
+    def note_live(result: ProbeResult) -> IPv4Address | None:
         if result.status in {ProbeStatus.SUCCESS, ProbeStatus.OVERSIZED} and result.target != "*":
             try:
-                live.add(IPv4Address(result.target.split(":")[0]))
+                host = IPv4Address(result.target.split(":")[0])
             except ValueError:
-                return
+                return None
+            live.add(host)
+            return host
+        return None
 
-    # Phase 1: liveness over every target not yet known to be live.
-    for probe in liveness:
+    def keep_macs(result: ProbeResult) -> None:
+        for obs in result.observations:
+            if obs.key == "mac.mac" and obs.mac is not None:
+                ctx.link_macs.setdefault(obs.host, obs.mac)
+
+    def still_unknown() -> list[IPv4Address]:
+        return [a for a in targets if a not in live and a not in ctx.arp_covered]
+
+    # Phase 1: ARP over the scanner's own segment; it takes a fraction of a second.
+    link_liveness = [p for p in liveness if p.info.transport == "l2"]
+    routed_liveness = [p for p in liveness if p.info.transport != "l2"]
+    for probe in link_liveness:
         assert isinstance(probe, NetworkProbe)  # noqa: S101 - kind says so
         if ctx.remaining_s() <= 0:
             break
-        ask = [a for a in targets if a not in live and a not in ctx.arp_covered]
         if progress:
             progress.phase(probe.info.name, 1)
-        if ask:
+        if ask := still_unknown():
             for result in await _bounded_discover(probe, ask, ctx):
                 note_live(result)
-                for obs in result.observations:
-                    if obs.key == "mac.mac" and obs.mac is not None:
-                        ctx.link_macs.setdefault(obs.host, obs.mac)
+                keep_macs(result)
                 if fresh(result):
                     yield result
         if progress:
@@ -157,15 +179,26 @@ async def sweep(
 
     await preparing
 
-    # Phases 2 and 3 overlap: host probes start on the hosts already live while the discovery
-    # probes (all at once, each on its own socket) wait for their replies; hosts that only
-    # discovery found are queued when it ends.
+    # Then everything overlaps. Liveness of what ARP could not ask (routed subnets, where an
+    # address nobody holds costs a connect timeout) goes on while discovery and host probes
+    # work on the hosts already live; a host liveness finds is queued the moment it answers,
+    # and the discovery probes ask such hosts in later, unicast-only rounds. Discovery probes
+    # run all at once, each on its own socket; hosts only discovery found are queued as each
+    # probe ends.
     out: asyncio.Queue[ProbeResult | None] = asyncio.Queue()
     jobs = HostJobs()
     queued: set[IPv4Address] = set()
     #: What discovery heard about each host: the leads endpoint probes may follow.
     leads: defaultdict[IPv4Address, list[Observation]] = defaultdict(list)
     tried: set[tuple[str, tuple[IPv4Address, int, str, bool]]] = set()
+    #: Per discovery probe, the hosts it has a row for (asked, or answered its multicast); not
+    #: the hosts its answers speak of (a router's ARP table names hosts it was never asked).
+    settled: defaultdict[str, set[IPv4Address]] = defaultdict(set)
+    #: Hosts the liveness probes found after ARP; discovery asks them in later rounds.
+    found_by_liveness: set[IPv4Address] = set()
+    news = asyncio.Event()
+    wakers: list[asyncio.Event] = [news]
+    liveness_over = asyncio.Event()
 
     def endpoint_jobs(
         probe: EndpointProbe, host: IPv4Address, heard: Sequence[Observation]
@@ -219,28 +252,92 @@ async def sweep(
                 if is_endpoint_probe(probe) and (probe.info.name, str(host)) not in skip:
                     jobs.add(endpoint_jobs(probe, host, tuple(leads.get(host, ()))))
 
+    def found_live(host: IPv4Address) -> None:
+        if host in queued:
+            return
+        live.add(host)
+        enqueue((host,))
+        found_by_liveness.add(host)
+        for wake in wakers:
+            wake.set()
+
+    ctx.on_live = found_live
     total = enqueue(live)
     if progress:
         progress.phase("hosts", total + len(discovery))
 
-    async def discover_all() -> None:
-        async def one(probe: NetworkProbe) -> None:
-            asked = sorted(live)
-            results = await _bounded_discover(probe, asked, ctx)
-            told: set[IPv4Address] = set()
-            for result in _complete(probe, asked, results):
-                note_live(result)
-                for observation in result.observations:
-                    leads[observation.host].append(observation)
-                    told.add(observation.host)
-                if fresh(result):
-                    await out.put(result)
-            # What this probe found is followed up now, not when the slowest discovery probe
-            # (SNMP walking a switch) is done: the follow-ups are often the sweep's last work.
-            enqueue(set(live))
-            follow_up(told)
+    async def find_routed() -> None:
+        try:
+            for probe in routed_liveness:
+                assert isinstance(probe, NetworkProbe)  # noqa: S101 - kind says so
+                if ctx.remaining_s() <= 0:
+                    break
+                if not (ask := still_unknown()):
+                    continue
+                for result in await _bounded_discover(probe, ask, ctx):
+                    if (host := note_live(result)) is not None:
+                        found_live(host)  # a probe that does not tell as it goes
+                    keep_macs(result)
+                    if fresh(result):
+                        await out.put(result)
+        finally:
+            liveness_over.set()
+            for wake in wakers:
+                wake.set()
 
-        await asyncio.gather(*(one(p) for p in discovery if isinstance(p, NetworkProbe)))
+    async def ask_hosts(probe: NetworkProbe, hosts: Sequence[IPv4Address], *, first: bool) -> None:
+        name = probe.info.name
+        asked = [h for h in hosts if h not in settled[name]]
+        if not asked and not first:
+            return  # a later round only asks; the multicast went out in the first
+        settled[name].update(asked)
+        results = await _bounded_discover(probe, asked, ctx)
+        told: set[IPv4Address] = set()
+        for result in _complete(probe, asked, results):
+            if (host := note_live(result)) is not None:
+                settled[name].add(host)  # answered the multicast: asked, in effect
+            for observation in result.observations:
+                leads[observation.host].append(observation)
+                told.add(observation.host)
+            if fresh(result):
+                await out.put(result)
+        # What this probe found is followed up now, not when the slowest discovery probe
+        # (SNMP walking a switch) is done: the follow-ups are often the sweep's last work.
+        enqueue(set(live))
+        follow_up(told)
+
+    async def keep_asking(probe: NetworkProbe, hosts: Sequence[IPv4Address]) -> None:
+        """The first round (multicast allowed), then each batch of hosts liveness finds.
+
+        Each probe goes at its own pace: a quick WS-Discovery round does not wait for SNMP
+        to finish walking the router that liveness found first.
+        """
+        wake = asyncio.Event()
+        wakers.append(wake)
+        await ask_hosts(probe, hosts, first=True)
+        name = probe.info.name
+        with unicast_only():
+            while True:
+                if found_by_liveness - settled[name]:
+                    await asyncio.sleep(ROUND_GATHER_S)  # let a burst of finds gather
+                    await ask_hosts(probe, sorted(found_by_liveness - settled[name]), first=False)
+                elif liveness_over.is_set():
+                    return
+                else:
+                    wake.clear()
+                    await wake.wait()
+
+    async def discover_all() -> None:
+        # The first round may multicast onto the segment; it waits for liveness only when
+        # nobody is live yet (a routed scope), so that it has somebody to ask.
+        if not live:
+            while not found_by_liveness and not liveness_over.is_set():
+                news.clear()
+                await news.wait()
+        hosts = sorted(live)
+        await asyncio.gather(
+            *(keep_asking(p, hosts) for p in discovery if isinstance(p, NetworkProbe))
+        )
 
     workers_n = max(1, limits.concurrency)
 
@@ -253,7 +350,7 @@ async def sweep(
         workers = [asyncio.create_task(worker()) for _ in range(workers_n)]
         try:
             async with asyncio.timeout(ctx.remaining_s() + 5):
-                await discover_all()
+                await asyncio.gather(find_routed(), discover_all())
                 jobs.close()
                 await asyncio.gather(*workers)
         except TimeoutError:

@@ -15,6 +15,7 @@ the limitations statement is generated from those numbers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -41,7 +42,8 @@ TCP_PORTS: Final = (80, 554, 443, 8000, 37777)
 MAX_TCP_TARGETS: Final = 1024
 #: Silent targets are summarised per network of this size (one row, not one per address).
 SUMMARY_PREFIX: Final = 24
-#: Echo replies arrive in milliseconds on a LAN; 1.5 s after the last request covers WAN links.
+#: Echo replies arrive in milliseconds on a LAN; the TCP checks start once replies stop, and
+#: at the latest 1.5 s after the last request (WAN links). Later replies still count.
 ICMP_WAIT_S: Final = 1.5
 #: A full raw-socket send buffer drains in microseconds; after this many 1 ms waits, skip.
 ECHO_SEND_TRIES: Final = 50
@@ -97,53 +99,96 @@ async def _send_echo(sock: socket.socket, packet: bytes, addr: IPv4Address) -> b
     return False
 
 
-async def _icmp_sweep(targets: Sequence[IPv4Address], ctx: ProbeContext) -> set[IPv4Address]:
-    """Echo every target from one raw socket; return who answered. Raises PermissionError."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-    sock.setblocking(False)
-    wanted = set(targets)
-    ident = (os.getpid() ^ id(ctx)) & 0xFFFF
-    alive: set[IPv4Address] = set()
-    loop = asyncio.get_running_loop()
-    everyone_answered = asyncio.Event()
+class _EchoSweep:
+    """Echo requests from one raw socket, and every reply that comes back while it is open.
 
-    # Readiness callbacks, not sock_recv/sock_sendto: uvloop implements neither for raw sockets.
-    def drain_replies() -> None:
+    The socket stays open while the TCP checks run, so an echo reply that comes late (a slow
+    WAN link) still counts: the quiet window only decides when those checks may start.
+    """
+
+    def __init__(self, targets: Sequence[IPv4Address], ctx: ProbeContext) -> None:
+        self._targets = targets
+        self._ctx = ctx
+        self._wanted = set(targets)
+        self._ident = (os.getpid() ^ id(ctx)) & 0xFFFF
+        self._sent_at: dict[int, float] = {}
+        self.alive: set[IPv4Address] = set()
+        self._slowest_s = 0.0
+        self._last_event = time.monotonic()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        self._sock.setblocking(False)
+        self._everyone = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        # Readiness callbacks, not sock_recv/sock_sendto: uvloop has neither for raw sockets.
+        self._loop.add_reader(self._sock.fileno(), self._drain)
+
+    def _drain(self) -> None:
         for _ in range(256):  # bounded per wake-up: the loop's other work goes on
             try:
-                packet = sock.recv(2048)
+                packet = self._sock.recv(2048)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 log.debug("echo socket read failed: %s", exc)
                 return
             try:
-                source, reply_ident, _seq = parse_echo_reply(packet)
+                source, ident, seq = parse_echo_reply(packet)
             except ProbeParseError:
                 continue
-            if reply_ident == ident and source in wanted and ctx.scope.contains(source):
-                alive.add(source)
-                if len(alive) >= len(wanted):
-                    everyone_answered.set()
+            if ident != self._ident or source not in self._wanted or source in self.alive:
+                continue
+            if not self._ctx.scope.contains(source):
+                continue
+            now = time.monotonic()
+            self.alive.add(source)
+            self._last_event = now
+            self._slowest_s = max(self._slowest_s, now - self._sent_at.get(seq, now))
+            self._ctx.found_live(source)
+            if len(self.alive) >= len(self._wanted):
+                self._everyone.set()
 
-    loop.add_reader(sock.fileno(), drain_replies)
-    try:
-        for seq, addr in enumerate(targets):
-            ctx.check(addr)
-            if everyone_answered.is_set():
+    async def send_all(self) -> None:
+        """One echo request per target, at the sweep's packet rate."""
+        for seq, addr in enumerate(self._targets):
+            self._ctx.check(addr)
+            if self._everyone.is_set():
                 break
-            await ctx.rate.acquire()
-            if await _send_echo(sock, build_echo(ident, seq & 0xFFFF), addr):
-                ctx.packets_sent += 1
-        try:
-            async with asyncio.timeout(min(ICMP_WAIT_S, max(ctx.remaining_s(), 0.01))):
-                await everyone_answered.wait()
-        except TimeoutError:
-            pass  # the end of the collection window
-    finally:
-        loop.remove_reader(sock.fileno())
-        sock.close()
-    return alive
+            await self._ctx.rate.acquire()
+            packet = build_echo(self._ident, seq & 0xFFFF)
+            self._sent_at[seq & 0xFFFF] = time.monotonic()
+            if await _send_echo(self._sock, packet, addr):
+                self._ctx.packets_sent += 1
+            self._last_event = time.monotonic()
+
+    async def quiet(self) -> None:
+        """Return once replies stop: ``quiet_s`` after the last reply or send, stretched to
+        four times the slowest reply, and at the latest :data:`ICMP_WAIT_S` after the last
+        send (or when every target answered)."""
+        floor = self._ctx.limits.arp_quiet_s
+        hard_end = time.monotonic() + min(ICMP_WAIT_S, max(self._ctx.remaining_s(), 0.01))
+        while not self._everyone.is_set():
+            now = time.monotonic()
+            until = min(hard_end, self._last_event + max(floor, 4 * self._slowest_s))
+            if now >= until:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(until - now):
+                    await self._everyone.wait()
+
+    def close(self) -> None:
+        self._loop.remove_reader(self._sock.fileno())
+        self._sock.close()
+
+
+def _start_echoes(targets: Sequence[IPv4Address], ctx: ProbeContext) -> _EchoSweep | None:
+    """The echo sweep, or ``None`` (TCP connects only) when ICMP cannot be sent from here."""
+    try:
+        return _EchoSweep(targets, ctx)
+    except PermissionError:
+        log.info("liveness: ICMP needs root (raw socket); TCP connects only")
+    except OSError as exc:
+        log.info("liveness: ICMP failed (%s); TCP connects only", exc.strerror)
+    return None
 
 
 async def _tcp_alive(host: IPv4Address, ctx: ProbeContext) -> tuple[IPv4Address, int | None] | None:
@@ -153,7 +198,10 @@ async def _tcp_alive(host: IPv4Address, ctx: ProbeContext) -> tuple[IPv4Address,
         try:
             await ctx.tcp_connect(host, port)
         except ExchangeError as exc:
+            if exc.status in {ProbeStatus.REFUSED, ProbeStatus.CLOSED}:
+                ctx.found_live(host)  # the first answer, not the slowest port, starts its work
             return exc.status
+        ctx.found_live(host)
         return ProbeStatus.SUCCESS
 
     # All ports at once: a silent host then costs one connect timeout, not five.
@@ -242,20 +290,20 @@ class LivenessProbe:
             return [failed_result("liveness", "*", ProbeStatus.OUT_OF_SCOPE, str(exc), started)]
         except ExchangeError as exc:
             return [failed_result("liveness", "*", exc.status, str(exc), started)]
-        icmp_alive: set[IPv4Address] = set()
-        icmp_tried = True
+        echoes = _start_echoes(targets, ctx)
         try:
-            icmp_alive = await _icmp_sweep(targets, ctx)
-        except PermissionError:
-            icmp_tried = False
-            log.info("liveness: ICMP needs root (raw socket); TCP connects only")
-        except OSError as exc:
-            icmp_tried = False
-            log.info("liveness: ICMP failed (%s); TCP connects only", exc.strerror)
-        # Per target: whatever its neighbours answered, a silent target may be filtered.
-        silent = [addr for addr in targets if addr not in icmp_alive]
-        checked = silent[:MAX_TCP_TARGETS]
-        outcomes = await asyncio.gather(*(_tcp_alive(addr, ctx) for addr in checked))
+            if echoes is not None:
+                await echoes.send_all()
+                await echoes.quiet()
+            # Per target: whatever its neighbours answered, a silent target may be filtered.
+            silent = [a for a in targets if echoes is None or a not in echoes.alive]
+            checked = silent[:MAX_TCP_TARGETS]
+            outcomes = await asyncio.gather(*(_tcp_alive(addr, ctx) for addr in checked))
+        finally:
+            if echoes is not None:
+                echoes.close()
+        icmp_tried = echoes is not None
+        icmp_alive = echoes.alive if echoes is not None else set()
         tcp_found = {found[0]: found[1] for found in outcomes if found is not None}
         results: list[ProbeResult] = []
         for addr in sorted(icmp_alive | set(tcp_found)):

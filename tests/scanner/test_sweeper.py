@@ -176,3 +176,119 @@ def test_endpoint_probe_check_is_the_protocol_check():
     for probe in probes:
         assert is_endpoint_probe(probe) is isinstance(probe, EndpointProbe)
         assert is_endpoint_probe(probe) is isinstance(probe, EndpointProbe)  # remembered
+
+
+# ------------------------------------------------- routed liveness overlaps the rest
+
+
+LINK_HOST, ROUTED_HOST = IPv4Address("127.77.200.1"), IPv4Address("127.77.200.2")
+
+
+class LinkFinder:
+    """ARP's place: finds the host on the scanner's own segment at once."""
+
+    info: ClassVar[ProbeInfo] = ProbeInfo(
+        name="link", summary="test", kind="network", transport="l2", fields=()
+    )
+
+    async def discover(self, targets, ctx):
+        import time
+
+        return [ObservationSet("link", LINK_HOST).result(str(LINK_HOST), time.monotonic())]
+
+
+class SlowRoutedFinder:
+    """Routed liveness: tells of its one host at once, then waits (connect timeouts) until the
+    host probes have reached the segment's host, which they can only do if nothing waits for
+    this probe to end."""
+
+    info: ClassVar[ProbeInfo] = ProbeInfo(
+        name="routed", summary="test", kind="network", transport="tcp", fields=()
+    )
+
+    def __init__(self, link_probed, first_round):
+        self.link_probed = link_probed
+        self.first_round = first_round
+        self.overlapped = False
+
+    async def discover(self, targets, ctx):
+        import asyncio
+        import time
+
+        assert LINK_HOST not in targets  # ARP found it: not asked again
+        async with asyncio.timeout(10):
+            await self.first_round.wait()  # found after discovery's first round went out
+            ctx.found_live(ROUTED_HOST)
+            await self.link_probed.wait()
+        self.overlapped = True
+        return [ObservationSet("routed", ROUTED_HOST).result(str(ROUTED_HOST), time.monotonic())]
+
+
+class RecordingDiscovery:
+    """A discovery probe that notes who it asked, and whether multicast was allowed; its answer
+    for the segment's host names the routed host (as a router's ARP table would)."""
+
+    info: ClassVar[ProbeInfo] = ProbeInfo(
+        name="disco",
+        summary="test",
+        kind="network",
+        transport="udp",
+        ports=(9,),
+        fields=(),
+        after_liveness=True,
+    )
+
+    def __init__(self, first_round):
+        self.rounds = []
+        self.first_round = first_round
+
+    async def discover(self, targets, ctx):
+        import time
+
+        from scanner.context import _UNICAST_ONLY
+
+        self.rounds.append((sorted(targets), _UNICAST_ONLY.get()))
+        self.first_round.set()
+        results = []
+        if LINK_HOST in targets:
+            obs = ObservationSet("disco", LINK_HOST, port=9)
+            obs.add("mac", "mac", "00:11:22:33:44:55")
+            told = ObservationSet("disco", ROUTED_HOST)
+            told.add("mac", "mac", "00:11:22:33:44:66")
+            obs.items.extend(told.items)
+            results.append(obs.result(f"{LINK_HOST}:9", time.monotonic()))
+        return results
+
+
+class NotingHostProbe:
+    info: ClassVar[ProbeInfo] = ProbeInfo(
+        name="noting", summary="test", kind="host", transport="tcp", fields=()
+    )
+
+    def __init__(self, link_probed):
+        self.link_probed = link_probed
+
+    async def probe(self, host, ctx):
+        import time
+
+        if host == LINK_HOST:
+            self.link_probed.set()
+        return ObservationSet("noting", host).result(str(host), time.monotonic())
+
+
+async def test_routed_liveness_runs_beside_discovery_and_host_probes():
+    import asyncio
+
+    link_probed, first_round = asyncio.Event(), asyncio.Event()
+    routed = SlowRoutedFinder(link_probed, first_round)
+    disco = RecordingDiscovery(first_round)
+    results = await collect(probes=[LinkFinder(), routed, disco, NotingHostProbe(link_probed)])
+    assert routed.overlapped  # the segment's host was probed while routed liveness ran
+    noted = {r.target for r in results if r.probe == "noting"}
+    assert noted == {str(LINK_HOST), str(ROUTED_HOST)}
+    # First round: multicast allowed, the hosts live then. The routed host is asked later, one
+    # by one, although the first answer already spoke of it.
+    assert disco.rounds[0] == ([LINK_HOST], False)
+    assert disco.rounds[1:] == [([ROUTED_HOST], True)]
+    rows = {r.target: r.status for r in results if r.probe == "disco"}
+    assert rows == {f"{LINK_HOST}:9": "success", f"{ROUTED_HOST}:9": "no_reply"}

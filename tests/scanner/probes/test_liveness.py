@@ -1,3 +1,4 @@
+import asyncio
 import contextlib
 from ipaddress import IPv4Address
 
@@ -6,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.errors import ProbeParseError
+from scanner.probes import liveness
 from scanner.probes.liveness import PROBE, build_echo, parse_echo_reply
 
 from .loopback import fresh_address, loopback_ctx, tcp_server
@@ -41,12 +43,25 @@ async def test_icmp_finds_loopback_hosts_and_only_them():
     assert [(r.target, r.status) for r in results] == [(str(host), "success")]
 
 
+class _Echoes:
+    """Stands in for the echo sweep: these hosts answered."""
+
+    def __init__(self, alive):
+        self.alive = set(alive)
+
+    async def send_all(self):
+        return None
+
+    async def quiet(self):
+        return None
+
+    def close(self):
+        return None
+
+
 @pytest.mark.loopback
 async def test_tcp_fallback_when_icmp_is_unavailable(monkeypatch):
-    async def no_icmp(targets, ctx):
-        raise PermissionError
-
-    monkeypatch.setattr("scanner.probes.liveness._icmp_sweep", no_icmp)
+    monkeypatch.setattr("scanner.probes.liveness._start_echoes", lambda targets, ctx: None)
     host, refused_only, absent = fresh_address(), fresh_address(), IPv4Address("127.77.250.250")
 
     async def silent(reader, writer):
@@ -64,10 +79,9 @@ async def test_tcp_fallback_when_icmp_is_unavailable(monkeypatch):
 async def test_one_pingable_host_does_not_hide_the_silent_ones(monkeypatch):
     pingable, filtered = fresh_address(), fresh_address()
 
-    async def only_one_pings(targets, ctx):
-        return {pingable}
-
-    monkeypatch.setattr("scanner.probes.liveness._icmp_sweep", only_one_pings)
+    monkeypatch.setattr(
+        "scanner.probes.liveness._start_echoes", lambda targets, ctx: _Echoes({pingable})
+    )
 
     async def silent(reader, writer):
         await reader.read(1)
@@ -81,10 +95,7 @@ async def test_one_pingable_host_does_not_hide_the_silent_ones(monkeypatch):
 
 @pytest.mark.loopback
 async def test_a_capped_fallback_records_what_it_skipped(monkeypatch):
-    async def nobody_pings(targets, ctx):
-        return set()
-
-    monkeypatch.setattr("scanner.probes.liveness._icmp_sweep", nobody_pings)
+    monkeypatch.setattr("scanner.probes.liveness._start_echoes", lambda t, c: _Echoes(()))
     monkeypatch.setattr("scanner.probes.liveness.MAX_TCP_TARGETS", 1)
     first, second = fresh_address(), fresh_address()
     results = await PROBE.discover([first, second], loopback_ctx())
@@ -95,3 +106,41 @@ async def test_a_capped_fallback_records_what_it_skipped(monkeypatch):
     assert summary.counts["tcp_skipped"] == 1
     assert summary.counts["targets"] == 2
     assert "capped" in summary.error
+
+
+@pytest.mark.loopback
+async def test_each_live_host_is_told_the_moment_it_answers(monkeypatch):
+    pinged, knocked = fresh_address(), fresh_address()
+    monkeypatch.setattr(
+        "scanner.probes.liveness._start_echoes", lambda targets, ctx: _Echoes({pinged})
+    )
+    ctx = loopback_ctx()
+    heard = []
+    ctx.on_live = heard.append
+    await PROBE.discover([pinged, knocked], ctx)
+    # The echo stand-in tells nobody; the TCP check tells once per answering port.
+    assert set(heard) == {knocked}
+
+
+@pytest.mark.loopback
+async def test_real_echo_replies_are_told_too():
+    host = fresh_address()
+    ctx = loopback_ctx()
+    heard = []
+    ctx.on_live = heard.append
+    await PROBE.discover([host], ctx)
+    assert heard == [host]
+
+
+@pytest.mark.loopback
+async def test_tcp_checks_start_once_echo_replies_stop(monkeypatch):
+    # Nobody is sent an echo here, so nobody answers: the window must end on the quiet floor,
+    # not wait out the hard end (raised far beyond the test's bound to tell the two apart).
+    monkeypatch.setattr(liveness, "ICMP_WAIT_S", 60.0)
+    sweep = liveness._EchoSweep([fresh_address()], loopback_ctx())
+    try:
+        async with asyncio.timeout(10):
+            await sweep.quiet()
+    finally:
+        sweep.close()
+    assert sweep.alive == set()
