@@ -325,3 +325,31 @@ async def test_a_connect_that_never_connected_is_not_a_live_host(monkeypatch):
     with pytest.raises(ExchangeError) as raised:
         await ctx().tcp_exchange(LOOPBACK, 80, b"GET / HTTP/1.0\r\n\r\n")
     assert raised.value.status is ProbeStatus.NO_REPLY
+
+
+def test_knocks_get_their_own_bounded_window():
+    from scanner.context import MAX_KNOCKS, knock_concurrency
+
+    assert knock_concurrency(Limits(concurrency=64)) == 512
+    assert knock_concurrency(Limits(concurrency=200)) == MAX_KNOCKS
+    assert knock_concurrency(Limits(concurrency=1000)) == 1000  # never below --concurrency
+
+
+@pytest.mark.loopback
+async def test_a_knock_does_not_wait_for_the_probes_window():
+    # Probes hold every connection slot (a slow device each); liveness must still knock.
+    context = ctx()
+    for _ in range(int(context.window.limit)):
+        await context.window.acquire()
+    async with asyncio.timeout(5):
+        with pytest.raises(ExchangeError) as raised:
+            await context.tcp_connect(LOOPBACK, _closed_port())
+    assert raised.value.status is ProbeStatus.REFUSED
+
+
+def _closed_port() -> int:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # bound, never listened: the kernel answers RST
+    return port
