@@ -4,7 +4,8 @@ import asyncio
 import socket
 import struct
 import threading
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from ipaddress import IPv4Address
 
 import pytest
@@ -142,11 +143,8 @@ async def test_reset_mid_reply_keeps_what_arrived():
 
 @pytest.mark.loopback
 async def test_refused_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # bound, never listening: connection refused
-        with pytest.raises(ExchangeError) as info:
-            await ctx().tcp_exchange(LOOPBACK, port, b"")
+    with _refusing_port() as port, pytest.raises(ExchangeError) as info:
+        await ctx().tcp_exchange(LOOPBACK, port, b"")
     assert info.value.status is ProbeStatus.REFUSED
 
 
@@ -342,14 +340,14 @@ async def test_a_knock_does_not_wait_for_the_probes_window():
     for _ in range(int(context.window.limit)):
         await context.window.acquire()
     async with asyncio.timeout(5):
-        with pytest.raises(ExchangeError) as raised:
-            await context.tcp_connect(LOOPBACK, _closed_port())
+        with _refusing_port() as port, pytest.raises(ExchangeError) as raised:
+            await context.tcp_connect(LOOPBACK, port)
     assert raised.value.status is ProbeStatus.REFUSED
 
 
-def _closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()  # bound, never listened: the kernel answers RST
-    return port
+@contextmanager
+def _refusing_port() -> Iterator[int]:
+    # Held bound for the test (no other process can take it) and never listening: RST.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]
